@@ -1,0 +1,103 @@
+package org.lethe.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+/** Grouped-query causal self-attention with rotary position embedding (HF Llama layout). */
+public final class LlamaAttention extends AbstractBlock {
+
+    final Projection q;
+    final Projection k;
+    final Projection v;
+    final Projection o;
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final float scale;
+
+    LlamaAttention(LlamaConfig c) {
+        heads = c.numAttentionHeads();
+        kvHeads = c.numKeyValueHeads();
+        headDim = c.headDim();
+        scale = (float) Math.pow(headDim, -0.5);
+        int h = c.hiddenSize();
+        boolean b = c.attentionBias();
+        q = new Projection(addParameter(Projection.weightParam("q_proj", (long) heads * headDim, h)),
+                b ? addParameter(Projection.biasParam("q_proj", (long) heads * headDim)) : null);
+        k = new Projection(addParameter(Projection.weightParam("k_proj", (long) kvHeads * headDim, h)),
+                b ? addParameter(Projection.biasParam("k_proj", (long) kvHeads * headDim)) : null);
+        v = new Projection(addParameter(Projection.weightParam("v_proj", (long) kvHeads * headDim, h)),
+                b ? addParameter(Projection.biasParam("v_proj", (long) kvHeads * headDim)) : null);
+        // HF's o_proj carries the attention bias flag too.
+        o = new Projection(addParameter(Projection.weightParam("o_proj", h, (long) heads * headDim)),
+                b ? addParameter(Projection.biasParam("o_proj", h)) : null);
+    }
+
+    /**
+     * Attends (batch, seq, hidden) activations.
+     *
+     * @param cos rotary cos table (batch, 1, seq, headDim)
+     * @param sin rotary sin table (batch, 1, seq, headDim)
+     * @param bias additive float32 mask (batch, 1, seq, past + seq): 0 where allowed, large
+     *     negative elsewhere
+     * @param cache the KV cache to read and extend, or null
+     * @param layer this block's layer index in the cache
+     */
+    public NDArray forward(ParameterStore ps, NDArray x, NDArray cos, NDArray sin, NDArray bias,
+            KvCache cache, int layer, boolean training) {
+        Shape s = x.getShape();
+        long batch = s.get(0);
+        long seq = s.get(1);
+        NDArray qh = heads(q.apply(ps, x, training), batch, seq, heads);
+        NDArray kh = heads(k.apply(ps, x, training), batch, seq, kvHeads);
+        NDArray vh = heads(v.apply(ps, x, training), batch, seq, kvHeads);
+        qh = Rope.apply(qh, cos, sin);
+        kh = Rope.apply(kh, cos, sin);
+        if (cache != null) {
+            NDArray[] kv = cache.append(layer, kh, vh);
+            kh = kv[0];
+            vh = kv[1];
+        }
+        kh = repeatKv(kh);
+        vh = repeatKv(vh);
+        NDArray scores = qh.matMul(kh.transpose(0, 1, 3, 2)).mul(scale);
+        // Softmax in float32 as HF's eager attention does, whatever the compute dtype.
+        NDArray probs = scores.toType(DataType.FLOAT32, false).add(bias).softmax(-1)
+                .toType(qh.getDataType(), false);
+        NDArray context = probs.matMul(vh).transpose(0, 2, 1, 3)
+                .reshape(batch, seq, (long) heads * headDim);
+        return o.apply(ps, context, training);
+    }
+
+    private NDArray heads(NDArray projected, long batch, long seq, int n) {
+        return projected.reshape(batch, seq, n, headDim).transpose(0, 2, 1, 3);
+    }
+
+    /** Repeats each key/value head for its group of query heads (HF {@code repeat_kv}). */
+    private NDArray repeatKv(NDArray kv) {
+        int groups = heads / kvHeads;
+        if (groups == 1) {
+            return kv;
+        }
+        Shape s = kv.getShape();
+        return kv.expandDims(2)
+                .broadcast(s.get(0), kvHeads, groups, s.get(2), headDim)
+                .reshape(s.get(0), heads, s.get(2), headDim);
+    }
+
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
+        return new NDList(forward(ps, in.get(0), in.get(1), in.get(2), in.get(3), null, 0, training));
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return new Shape[] {inputShapes[0]};
+    }
+}

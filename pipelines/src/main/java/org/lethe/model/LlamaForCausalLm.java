@@ -1,0 +1,188 @@
+package org.lethe.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.core.Linear;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Llama decoder as a DJL block: token embedding, decoder layers, final RMSNorm and a tied or
+ * untied LM head. Its parameters are addressable by their Hugging Face names.
+ */
+public final class LlamaForCausalLm extends AbstractBlock {
+
+    /** Additive attention mask value: exp(-1e9) underflows to exactly 0 in float32 softmax. */
+    private static final float MASKED = -1e9f;
+
+    private final LlamaConfig config;
+    private final Parameter embedTokens;
+    private final List<LlamaDecoderLayer> layers = new ArrayList<>();
+    private final RmsNorm norm;
+    private final Parameter lmHead;
+    private final LinkedHashMap<String, Parameter> byHfName = new LinkedHashMap<>();
+    private NDArray invFreq;
+
+    /** Builds the (uninitialized) architecture for a configuration. */
+    public LlamaForCausalLm(LlamaConfig config) {
+        this.config = config;
+        embedTokens = addParameter(Parameter.builder()
+                .setName("embed_tokens.weight")
+                .setType(Parameter.Type.WEIGHT)
+                .optShape(new Shape(config.vocabSize(), config.hiddenSize()))
+                .build());
+        byHfName.put("model.embed_tokens.weight", embedTokens);
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            LlamaDecoderLayer layer = addChildBlock("layers." + i, new LlamaDecoderLayer(config, i));
+            layers.add(layer);
+            String p = "model.layers." + i + ".";
+            register(p + "self_attn.", layer.selfAttn.q, "q_proj");
+            register(p + "self_attn.", layer.selfAttn.k, "k_proj");
+            register(p + "self_attn.", layer.selfAttn.v, "v_proj");
+            register(p + "self_attn.", layer.selfAttn.o, "o_proj");
+            register(p + "mlp.", layer.mlp.gate, "gate_proj");
+            register(p + "mlp.", layer.mlp.up, "up_proj");
+            register(p + "mlp.", layer.mlp.down, "down_proj");
+            byHfName.put(p + "input_layernorm.weight", layer.inputLayernorm.weight());
+            byHfName.put(p + "post_attention_layernorm.weight", layer.postAttentionLayernorm.weight());
+        }
+        norm = addChildBlock("norm", new RmsNorm(config.hiddenSize(), config.rmsNormEps()));
+        byHfName.put("model.norm.weight", norm.weight());
+        if (config.tieWordEmbeddings()) {
+            lmHead = null;
+        } else {
+            lmHead = addParameter(Parameter.builder()
+                    .setName("lm_head.weight")
+                    .setType(Parameter.Type.WEIGHT)
+                    .optShape(new Shape(config.vocabSize(), config.hiddenSize()))
+                    .build());
+            byHfName.put("lm_head.weight", lmHead);
+        }
+    }
+
+    private void register(String prefix, Projection p, String name) {
+        byHfName.put(prefix + name + ".weight", p.weight);
+        if (p.bias != null) {
+            byHfName.put(prefix + name + ".bias", p.bias);
+        }
+    }
+
+    /** The configuration this block was built for. */
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** Every trainable parameter by its Hugging Face name, in checkpoint order. */
+    public Map<String, Parameter> hfParameters() {
+        return Collections.unmodifiableMap(byHfName);
+    }
+
+    /**
+     * Gives every parameter its array and creates the rotary tables' inverse frequencies on the
+     * manager's device. {@code arrays} must hold one array per HF name, already in the compute
+     * dtype; ownership passes to the parameters.
+     */
+    void bind(NDManager manager, Map<String, NDArray> arrays) {
+        for (Map.Entry<String, Parameter> e : byHfName.entrySet()) {
+            NDArray a = arrays.get(e.getKey());
+            if (a == null) {
+                throw new IllegalArgumentException("no array for parameter " + e.getKey());
+            }
+            e.getValue().setInitializer((m, shape, type) -> a);
+            e.getValue().initialize(manager, a.getDataType());
+        }
+        invFreq = Rope.inverseFrequencies(manager, config);
+    }
+
+    /** Number of parameters (tied embeddings counted once). */
+    public long parameterCount() {
+        long n = 0;
+        for (Parameter p : byHfName.values()) {
+            n += p.getShape().size();
+        }
+        return n;
+    }
+
+    /**
+     * Final hidden states (batch, seq, hidden) for a batch of token ids.
+     *
+     * @param ids (batch, seq) int64 token ids
+     * @param positions (batch, seq) int64 position ids
+     * @param keyMask (batch, past + seq) 1 for real tokens, 0 for padding (int or float)
+     * @param cache KV cache to use and extend, or null for a stateless pass
+     */
+    public NDArray hiddenStates(ParameterStore ps, NDArray ids, NDArray positions, NDArray keyMask,
+            KvCache cache, boolean training) {
+        NDArray w = ps.getValue(embedTokens, ids.getDevice(), training);
+        NDArray h = Embedding.embedding(ids, w, SparseFormat.DENSE).singletonOrThrow();
+        NDList cosSin = Rope.cosSin(positions, invFreq, w.getDataType());
+        NDArray bias = attentionBias(ids, keyMask, cache == null ? 0 : cache.pastLength());
+        for (LlamaDecoderLayer layer : layers) {
+            h = layer.forward(ps, h, cosSin.get(0), cosSin.get(1), bias, cache, training);
+        }
+        return norm.forward(ps, h, training);
+    }
+
+    /** Logits (batch, seq, vocab) from final hidden states, in float32. */
+    public NDArray logits(ParameterStore ps, NDArray hidden, boolean training) {
+        Parameter head = lmHead == null ? embedTokens : lmHead;
+        NDArray w = ps.getValue(head, hidden.getDevice(), training);
+        return Linear.linear(hidden, w).singletonOrThrow().toType(DataType.FLOAT32, false);
+    }
+
+    /** Logits (batch, seq, vocab) for token ids; see {@link #hiddenStates}. */
+    public NDArray logits(ParameterStore ps, NDArray ids, NDArray positions, NDArray keyMask,
+            KvCache cache, boolean training) {
+        return logits(ps, hiddenStates(ps, ids, positions, keyMask, cache, training), training);
+    }
+
+    /** Causal + key-padding mask as an additive float32 bias (batch, 1, seq, past + seq). */
+    private static NDArray attentionBias(NDArray ids, NDArray keyMask, long past) {
+        NDManager m = ids.getManager();
+        long batch = ids.getShape().get(0);
+        long seq = ids.getShape().get(1);
+        long total = past + seq;
+        if (keyMask.getShape().get(1) != total) {
+            throw new IllegalArgumentException("attention mask covers " + keyMask.getShape().get(1)
+                    + " positions, expected past (" + past + ") + new (" + seq + ") = " + total);
+        }
+        NDArray keyPos = m.arange(0f, (float) total).reshape(1, 1, 1, total);
+        NDArray queryPos = m.arange((float) past, (float) total).reshape(1, 1, seq, 1);
+        NDArray allowed = keyPos.lte(queryPos)
+                .logicalAnd(keyMask.reshape(batch, 1, 1, total).gt(0));
+        return allowed.toType(DataType.FLOAT32, false).sub(1f).mul(-MASKED);
+    }
+
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
+        return new NDList(logits(ps, in.get(0), in.get(1), in.get(2), null, training));
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        Shape ids = inputShapes[0];
+        return new Shape[] {new Shape(ids.get(0), ids.get(1), config.vocabSize())};
+    }
+
+    /** Releases the non-parameter buffers; parameters are closed with their manager. */
+    void closeBuffers() {
+        if (invFreq != null) {
+            invFreq.close();
+            invFreq = null;
+        }
+    }
+}

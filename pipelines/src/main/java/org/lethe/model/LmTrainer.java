@@ -1,0 +1,163 @@
+package org.lethe.model;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Language-modeling training steps on one model: mean next-token cross-entropy over unmasked
+ * targets, DJL autograd, global-norm gradient clipping and AdamW.
+ */
+public final class LmTrainer implements AutoCloseable {
+
+    /** Label value excluded from the loss, as in Hugging Face. */
+    public static final long IGNORE_INDEX = -100;
+
+    /** What one step did. */
+    public record StepResult(float loss, float gradNorm, long targetTokens) {}
+
+    private final CausalLm lm;
+    private final AdamW optimizer;
+    private final double maxGradNorm;
+
+    /**
+     * @param maxGradNorm clip the global gradient L2 norm to this value (<= 0 disables clipping)
+     */
+    public LmTrainer(CausalLm lm, AdamW.Settings settings, double maxGradNorm) {
+        this.lm = lm;
+        this.optimizer = new AdamW(lm.manager(), settings);
+        this.maxGradNorm = maxGradNorm;
+    }
+
+    /** The optimizer, for checkpointing its state. */
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /**
+     * Forward and backward on a right-padded batch; gradients are ADDED to the parameters'
+     * gradient buffers (call {@link #zeroGradients()} between steps).
+     *
+     * @param sequences token ids per row
+     * @param labels per row, the same length as its sequence: the token to predict at each
+     *     position (the next-token shift happens here), {@link #IGNORE_INDEX} where not trained
+     * @return the mean loss over unmasked targets and the target count
+     */
+    public StepResult accumulate(List<long[]> sequences, List<long[]> labels) {
+        int rows = sequences.size();
+        int width = 0;
+        for (int r = 0; r < rows; r++) {
+            if (labels.get(r).length != sequences.get(r).length) {
+                throw new IllegalArgumentException("row " + r + ": " + labels.get(r).length
+                        + " labels for " + sequences.get(r).length + " tokens");
+            }
+            width = Math.max(width, sequences.get(r).length);
+        }
+        Batch ids = Batch.rightPadded(sequences, width, lm.config().eosTokenId());
+        Batch lab = Batch.rightPadded(labels, width, IGNORE_INDEX);
+        final int w = width;
+        return Autograd.exclusive(() -> {
+            try (NDManager m = lm.manager().newSubManager();
+                    GradientCollector collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+                NDArray idArr = m.create(ids.ids(), new Shape(rows, w));
+                NDArray mask = m.create(ids.mask(), new Shape(rows, w));
+                NDArray positions = m.arange(0, w, 1, DataType.INT64).expandDims(0).broadcast(rows, w);
+                NDArray labArr = m.create(lab.ids(), new Shape(rows, w));
+                NDArray logits = lm.block().logits(lm.parameterStore(), idArr, positions, mask, null, true);
+                NDArray targets = labArr.get(":, 1:");
+                NDArray valid = targets.neq(IGNORE_INDEX);
+                NDArray safeTargets = targets.mul(valid.toType(DataType.INT64, false));
+                NDArray logp = logits.get(":, :{}, :", w - 1).logSoftmax(-1)
+                        .gather(safeTargets.expandDims(-1), -1).squeeze(-1);
+                NDArray validF = valid.toType(DataType.FLOAT32, false);
+                long count = (long) validF.sum().getFloat();
+                if (count == 0) {
+                    throw new IllegalArgumentException("batch has no trainable target token");
+                }
+                NDArray loss = logp.mul(validF).sum().neg().div((float) count);
+                collector.backward(loss);
+                return new StepResult(loss.getFloat(), Float.NaN, count);
+            }
+        });
+    }
+
+    /** Gradients of every parameter by HF name (views owned by the caller: close them). */
+    public Map<String, NDArray> gradients() {
+        Map<String, NDArray> grads = new LinkedHashMap<>();
+        for (Map.Entry<String, Parameter> e : lm.block().hfParameters().entrySet()) {
+            NDArray a = e.getValue().getArray();
+            if (a.hasGradient()) {
+                grads.put(e.getKey(), a.getGradient());
+            }
+        }
+        return grads;
+    }
+
+    /** Resets every gradient buffer to zero. */
+    public void zeroGradients() {
+        for (Parameter p : lm.block().hfParameters().values()) {
+            NDArray a = p.getArray();
+            if (a.hasGradient()) {
+                JniUtils.zeroGrad((PtNDArray) a);
+            }
+        }
+    }
+
+    /**
+     * One optimizer step: forward, backward, clip, AdamW update at {@code lr}, zero gradients.
+     * The reported gradient norm is the pre-clipping global L2 norm.
+     */
+    public StepResult step(List<long[]> sequences, List<long[]> labels, double lr) {
+        zeroGradients();
+        StepResult forward = accumulate(sequences, labels);
+        Map<String, NDArray> grads = gradients();
+        try {
+            float norm = clip(grads);
+            Map<String, NDArray> params = new LinkedHashMap<>();
+            lm.block().hfParameters().forEach((k, p) -> params.put(k, p.getArray()));
+            optimizer.update(params, grads, lr);
+            return new StepResult(forward.loss(), norm, forward.targetTokens());
+        } finally {
+            grads.values().forEach(NDArray::close);
+            zeroGradients();
+        }
+    }
+
+    /** Global L2 norm of the gradients, scaled in place to {@code maxGradNorm} like torch's clip_grad_norm_. */
+    private float clip(Map<String, NDArray> grads) {
+        double norm;
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            double sumSquares = 0;
+            for (NDArray g : grads.values()) {
+                sumSquares += g.toType(DataType.FLOAT32, false).square().sum().getFloat();
+            }
+            norm = Math.sqrt(sumSquares);
+        }
+        if (maxGradNorm > 0) {
+            double coef = maxGradNorm / (norm + 1e-6);
+            if (coef < 1) {
+                for (NDArray g : grads.values()) {
+                    g.muli(coef);
+                }
+            }
+        }
+        return (float) norm;
+    }
+
+    @Override
+    public void close() {
+        optimizer.close();
+    }
+}

@@ -1,0 +1,74 @@
+package org.lethe.model;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.pytorch.jni.JniUtils;
+
+import java.util.Locale;
+
+/**
+ * Where and how a model computes: DJL device name (cpu, gpu, gpu:1 ...), compute dtype and the
+ * torch intra-op thread count (0 keeps the engine's default).
+ */
+public record ModelSettings(String device, String dtype, int threads) {
+
+    /** float32 on CPU with the engine's default threads: what tests and the demo use here. */
+    public static ModelSettings defaults() {
+        return new ModelSettings("cpu", "float32", 0);
+    }
+
+    public ModelSettings {
+        if (device == null || device.isBlank()) {
+            throw new IllegalArgumentException("lethe.model.device must name a device (cpu, gpu, gpu:0)");
+        }
+        parseDtype(dtype);
+        if (threads < 0) {
+            throw new IllegalArgumentException("lethe.model.threads must be >= 0, got " + threads);
+        }
+    }
+
+    /** The compute data type. */
+    public DataType dataType() {
+        return parseDtype(dtype);
+    }
+
+    private static DataType parseDtype(String dtype) {
+        switch (dtype == null ? "" : dtype.toLowerCase(Locale.ROOT)) {
+            case "float32":
+            case "fp32":
+                return DataType.FLOAT32;
+            case "bfloat16":
+            case "bf16":
+                return DataType.BFLOAT16;
+            case "float16":
+            case "fp16":
+                return DataType.FLOAT16;
+            default:
+                throw new IllegalArgumentException("lethe.model.dtype: unsupported '" + dtype
+                        + "' (expected float32, bfloat16 or float16)");
+        }
+    }
+
+    /**
+     * Starts the PyTorch engine, applies the thread setting and resolves the device; a GPU that
+     * the engine cannot see is an error, never a silent fallback to CPU.
+     */
+    public Device resolveDevice() {
+        Engine engine = Engine.getEngine("PyTorch");
+        if (threads > 0 && JniUtils.getNumThreads() != threads) {
+            JniUtils.setNumThreads(threads);
+        }
+        Device d;
+        try {
+            d = Device.fromName(device, engine);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("lethe.model.device: cannot parse '" + device + "'", e);
+        }
+        if (d.isGpu() && d.getDeviceId() >= engine.getGpuCount()) {
+            throw new IllegalArgumentException("lethe.model.device = '" + device + "' but the PyTorch"
+                    + " engine sees " + engine.getGpuCount() + " GPU(s)");
+        }
+        return d;
+    }
+}
