@@ -135,7 +135,7 @@ public final class LmTrainer implements AutoCloseable {
     }
 
     /** Global L2 norm of the gradients, scaled in place to {@code maxGradNorm} like torch's clip_grad_norm_. */
-    private float clip(Map<String, NDArray> grads) {
+    float clip(Map<String, NDArray> grads) {
         double norm;
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
