@@ -8,8 +8,8 @@ import ai.djl.pytorch.jni.JniUtils;
 import java.util.Locale;
 
 /**
- * Where and how a model computes: DJL device name (cpu, gpu, gpu:1 ...), compute dtype and the
- * torch intra-op thread count (0 keeps the engine's default).
+ * Where and how a model computes: DJL device name (cpu, gpu, gpu:1 ...), compute dtype (float32, or
+ * float16 for a frozen base on GPU) and the torch intra-op thread count (0 keeps the engine's default).
  */
 public record ModelSettings(String device, String dtype, int threads) {
 
@@ -40,13 +40,16 @@ public record ModelSettings(String device, String dtype, int threads) {
                 return DataType.FLOAT32;
             case "bfloat16":
             case "bf16":
-                return DataType.BFLOAT16;
+                // Checkpoints stored in BF16 are read (widened in Java); computing in it is not possible.
+                throw new IllegalArgumentException("lethe.model.dtype = '" + dtype + "' is not supported:"
+                        + " DJL 0.35.1's PyTorch engine aborts the JVM on any bfloat16 tensor; use"
+                        + " float16 (GPU) or float32");
             case "float16":
             case "fp16":
                 return DataType.FLOAT16;
             default:
                 throw new IllegalArgumentException("lethe.model.dtype: unsupported '" + dtype
-                        + "' (expected float32, bfloat16 or float16)");
+                        + "' (expected float32 or float16)");
         }
     }
 
