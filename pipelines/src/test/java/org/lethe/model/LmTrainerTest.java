@@ -124,6 +124,23 @@ class LmTrainerTest {
     }
 
     @Test
+    void generationStopsAtEosPerRowAndLeavesItOut() {
+        List<long[]> data = List.of(new long[] {1, 6, 10, 14, 2}, new long[] {1, 7, 11, 15, 19, 23, 27, 31});
+        try (CausalLm model = CausalLm.fresh(tiny(), ModelSettings.defaults(), 8, null);
+                LmTrainer trainer = new LmTrainer(model, AdamW.Settings.defaults(), 1.0)) {
+            for (int i = 0; i < 60; i++) {
+                trainer.step(data, data, 1e-2);
+            }
+            for (boolean cache : new boolean[] {true, false}) {
+                List<long[]> out = GreedyDecoder.generate(model,
+                        List.of(new long[] {1, 6}, new long[] {1, 7, 11}), 5, cache);
+                assertArrayEquals(new long[] {10, 14}, out.get(0), "row 0 stops at EOS (id 2), cache=" + cache);
+                assertArrayEquals(new long[] {15, 19, 23, 27, 31}, out.get(1), "row 1 runs to 5 tokens");
+            }
+        }
+    }
+
+    @Test
     void sameSeedSameModelAndSameSteps() {
         float[][] losses = new float[2][];
         float[][] weights = new float[2][];

@@ -139,6 +139,41 @@ class ModelIoTest {
         }
     }
 
+    @Test
+    void halfPrecisionCheckpointsAreReadAndCastToTheComputeType(@TempDir Path tmp) throws IOException {
+        Path src = Fixtures.stories260k();
+        float[] reference;
+        try (CausalLm lm = CausalLm.load(src, ModelSettings.defaults())) {
+            reference = logits(lm, PROBE);
+        }
+        for (DataType storage : new DataType[] {DataType.BFLOAT16, DataType.FLOAT16}) {
+            Path dir = tmp.resolve(storage.name());
+            copyDir(src, dir);
+            try (NDManager m = NDManager.newBaseManager("PyTorch");
+                    CheckpointTensors t = CheckpointTensors.open(src)) {
+                LinkedHashMap<String, NDArray> arrays = new LinkedHashMap<>();
+                for (String n : t.names()) {
+                    arrays.put(n, t.read(m, n, DataType.FLOAT32));
+                }
+                CheckpointTensors.write(dir, arrays, java.util.Map.of(), storage, Long.MAX_VALUE);
+            }
+            try (CheckpointTensors t = CheckpointTensors.open(dir);
+                    CausalLm lm = CausalLm.load(dir, ModelSettings.defaults())) {
+                assertEquals(storage == DataType.BFLOAT16 ? "BF16" : "F16",
+                        t.info("model.norm.weight").dtype());
+                assertEquals(DataType.FLOAT32, lm.dataType());
+                float[] got = logits(lm, PROBE);
+                double worst = 0;
+                for (int i = 0; i < got.length; i++) {
+                    worst = Math.max(worst, Math.abs(got[i] - reference[i]));
+                }
+                // Rounding the weights to 8 (bf16) or 11 (f16) mantissa bits moves logits a little.
+                assertTrue(worst > 0 && worst < (storage == DataType.BFLOAT16 ? 0.5 : 0.05),
+                        storage + ": max logit change " + worst);
+            }
+        }
+    }
+
     // ---- errors: each names the file and the key or tensor, and nothing is returned half-loaded
 
     private static Path brokenCopy(Path tmp) throws IOException {
