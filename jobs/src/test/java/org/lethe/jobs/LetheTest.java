@@ -12,30 +12,19 @@ import java.nio.file.Path;
 import java.sql.Timestamp;
 import java.util.List;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.lethe.store.TableStore;
 import org.lethe.testing.TestSpark;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class LetheTest {
-  private static SparkSession spark;
+  // The CLI's EmbeddedSpark finds this session running and leaves it running.
+  @RegisterExtension static final TestSpark SPARK = new TestSpark();
 
   @TempDir Path root;
-
-  @BeforeAll
-  static void start() {
-    spark = TestSpark.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    TestSpark.stop(spark);
-  }
 
   /** What one CLI invocation printed and returned. */
   private record Result(int status, String out, String err) {}
@@ -130,7 +119,7 @@ class LetheTest {
         .add("text", DataTypes.StringType)
         .add("at", DataTypes.TimestampType);
     Timestamp at = Timestamp.from(java.time.Instant.parse("2024-01-01T12:00:00Z"));
-    new TableStore(spark, root.toString()).write("samples", spark.createDataFrame(List.of(
+    new TableStore(SPARK.session(), root.toString()).write("samples", SPARK.session().createDataFrame(List.of(
         RowFactory.create("a", 1, "plain", at),
         RowFactory.create("a", 2, "with, comma and \"quotes\"", null),
         RowFactory.create("b", 3, null, at),
@@ -151,7 +140,7 @@ class LetheTest {
   @Test
   void sqlPrintsJsonLinesWithoutCsv() {
     StructType schema = new StructType().add("run_id", DataTypes.StringType).add("score", DataTypes.DoubleType);
-    new TableStore(spark, root.toString()).write("scores", spark.createDataFrame(List.of(
+    new TableStore(SPARK.session(), root.toString()).write("scores", SPARK.session().createDataFrame(List.of(
         RowFactory.create("a", 0.5), RowFactory.create("b", null)), schema));
 
     Result sql = lethe("sql", "SELECT run_id, score FROM scores ORDER BY run_id", "--set", "store.root=" + root);

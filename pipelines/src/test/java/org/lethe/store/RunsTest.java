@@ -7,30 +7,18 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import org.apache.spark.sql.SparkSession;
 import org.lethe.testing.TestSpark;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class RunsTest {
   private static final Instant START = Instant.parse("2024-01-01T00:00:00.123456Z");
   private static final Instant END = Instant.parse("2024-01-01T00:10:00Z");
 
-  private static SparkSession spark;
+  @RegisterExtension static final TestSpark SPARK = new TestSpark();
 
   @TempDir Path root;
-
-  @BeforeAll
-  static void start() {
-    spark = TestSpark.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    TestSpark.stop(spark);
-  }
 
   private static RunRecord started(String runId, String job) {
     return RunRecord.started(runId, job, "{\"lethe\":{}}", "ab12", "0.1.0", "local-1", START);
@@ -38,7 +26,7 @@ class RunsTest {
 
   @Test
   void reRecordingAJobReplacesItsRowOnly() {
-    Runs runs = new Runs(new TableStore(spark, root.toString()));
+    Runs runs = new Runs(new TableStore(SPARK.session(), root.toString()));
     RunRecord unlearn = started("a", "unlearn");
     runs.record(unlearn);
     runs.record(started("a", "evaluate"));
@@ -56,7 +44,7 @@ class RunsTest {
 
   @Test
   void failuresKeepTheirMessage() {
-    Runs runs = new Runs(new TableStore(spark, root.toString()));
+    Runs runs = new Runs(new TableStore(SPARK.session(), root.toString()));
     RunRecord failed = started("a", "unlearn").failed(END, "loss is NaN at step 3");
     runs.record(failed);
     assertEquals(Optional.of(failed), runs.get("a", "unlearn"));

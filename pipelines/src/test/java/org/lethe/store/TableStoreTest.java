@@ -21,9 +21,9 @@ import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.lethe.testing.TestSpark;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class TableStoreTest {
@@ -33,13 +33,15 @@ class TableStoreTest {
       .add("split", DataTypes.StringType)
       .add("loss", DataTypes.DoubleType);
 
+  @RegisterExtension static final TestSpark SPARK = new TestSpark();
+
   private static SparkSession spark;
 
   @TempDir Path root;
 
   @BeforeAll
   static void start() {
-    spark = TestSpark.start();
+    spark = SPARK.session();
     // Throws on sample 13: a job that fails in the middle of writing.
     spark.udf().register("fail_on_13", (UDF1<Integer, Integer>) sample -> {
       if (sample == 13) {
@@ -47,11 +49,6 @@ class TableStoreTest {
       }
       return sample;
     }, DataTypes.IntegerType);
-  }
-
-  @AfterAll
-  static void stop() {
-    TestSpark.stop(spark);
   }
 
   private static Dataset<Row> rows(Object[]... rows) {

@@ -8,19 +8,31 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * The local SparkSession tests share, one per test class: {@code local[2]}, 2 shuffle
- * partitions, no UI, UTC; plus helpers that turn a Dataset into plain rows for assertions.
+ * The local SparkSession a test class shares ({@code local[2]}, 2 shuffle partitions, no UI,
+ * UTC), as a JUnit extension, plus helpers that turn a Dataset into plain rows for assertions.
  *
- * <p>Usage: {@code @BeforeAll static void start() { spark = TestSpark.start(); }} and {@code
- * @AfterAll static void stop() { TestSpark.stop(spark); }}.
+ * <p>Usage: {@code @RegisterExtension static final TestSpark SPARK = new TestSpark();} then
+ * {@code SPARK.session()}; the session starts before the class's {@code @BeforeAll} methods and
+ * stops after its tests.
  */
-public final class TestSpark {
-  private TestSpark() {}
+public final class TestSpark implements BeforeAllCallback, AfterAllCallback {
+  private SparkSession session;
 
-  public static SparkSession start() {
-    return SparkSession.builder()
+  public SparkSession session() {
+    if (session == null) {
+      throw new IllegalStateException("register TestSpark as a static @RegisterExtension field");
+    }
+    return session;
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) {
+    session = SparkSession.builder()
         .appName("lethe-test")
         .master("local[2]")
         .config("spark.sql.shuffle.partitions", "2")
@@ -33,9 +45,11 @@ public final class TestSpark {
         .getOrCreate();
   }
 
-  public static void stop(SparkSession spark) {
-    if (spark != null) {
-      spark.stop();
+  @Override
+  public void afterAll(ExtensionContext context) {
+    if (session != null) {
+      session.stop();
+      session = null;
     }
     SparkSession.clearActiveSession();
     SparkSession.clearDefaultSession();
