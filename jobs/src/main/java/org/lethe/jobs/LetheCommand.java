@@ -15,34 +15,34 @@ import picocli.CommandLine.Spec;
  * contract (only the result on {@link #out()}, logs to stderr, failures thrown, never exit).
  */
 public abstract class LetheCommand implements Callable<Integer> {
-  private static final Logger LOG = LoggerFactory.getLogger(LetheCommand.class);
+    private static final Logger LOG = LoggerFactory.getLogger(LetheCommand.class);
 
-  @Mixin
-  protected CommonOptions options;
+    @Mixin
+    protected CommonOptions options;
 
-  @Spec
-  protected CommandSpec spec;
+    @Spec
+    protected CommandSpec spec;
 
-  @Override
-  public final Integer call() throws Exception {
-    LetheConfig config = options.loadConfig();
-    LOG.info("{}: config sha256={} {}", spec.qualifiedName(), config.sha256(), config.toJson());
-    run(config);
-    out().flush();
-    return 0;
-  }
+    @Override
+    public final Integer call() throws Exception {
+        LetheConfig config = options.loadConfig();
+        LOG.info("{}: config sha256={} {}", spec.qualifiedName(), config.sha256(), config.toJson());
+        run(config);
+        out().flush();
+        return 0;
+    }
 
-  /** Does the command's work, printing only its result to {@link #out()}; throws on failure. */
-  protected abstract void run(LetheConfig config) throws Exception;
+    /** Does the command's work, printing only its result to {@link #out()}; throws on failure. */
+    protected abstract void run(LetheConfig config) throws Exception;
 
-  /** Where the result goes (stdout in the CLI). */
-  protected final PrintWriter out() {
-    return spec.commandLine().getOut();
-  }
+    /** Where the result goes (stdout in the CLI). */
+    protected final PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
 
-  /** The {@code --run-id}, for commands that cannot run without one. */
-  protected final String requireRunId() {
-    return options.runId().orElseThrow(
-        () -> new ParameterException(spec.commandLine(), "--run-id ID is required"));
-  }
+    /** The {@code --run-id}, for commands that cannot run without one. */
+    protected final String requireRunId() {
+        return options.runId().orElseThrow(
+                () -> new ParameterException(spec.commandLine(), "--run-id ID is required"));
+    }
 }

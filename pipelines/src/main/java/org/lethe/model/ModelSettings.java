@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
+import org.lethe.config.LetheConfig;
 
 import java.util.Locale;
 
@@ -26,6 +27,11 @@ public record ModelSettings(String device, String dtype, int threads) {
         if (threads < 0) {
             throw new IllegalArgumentException("lethe.model.threads must be >= 0, got " + threads);
         }
+    }
+
+    /** The {@code lethe.model.*} settings of a resolved config. */
+    public static ModelSettings of(LetheConfig config) {
+        return new ModelSettings(config.modelDevice(), config.modelDtype(), config.modelThreads());
     }
 
     /** The compute data type. */

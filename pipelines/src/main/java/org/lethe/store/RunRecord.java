@@ -14,54 +14,54 @@ import java.util.Objects;
  * @param error the failure's message, non-null exactly when {@link RunStatus#FAILED}
  */
 public record RunRecord(
-    String runId,
-    String job,
-    RunStatus status,
-    String configJson,
-    String configSha256,
-    String codeVersion,
-    String sparkAppId,
-    String modelFingerprint,
-    String dataFingerprint,
-    Instant startedAt,
-    Instant endedAt,
-    String error) {
+        String runId,
+        String job,
+        RunStatus status,
+        String configJson,
+        String configSha256,
+        String codeVersion,
+        String sparkAppId,
+        String modelFingerprint,
+        String dataFingerprint,
+        Instant startedAt,
+        Instant endedAt,
+        String error) {
 
-  public RunRecord {
-    RunIds.validate(runId);
-    RunIds.validate(job, "job name");
-    Objects.requireNonNull(status, "status");
-    Objects.requireNonNull(configJson, "configJson");
-    Objects.requireNonNull(configSha256, "configSha256");
-    Objects.requireNonNull(startedAt, "startedAt");
-    if ((status == RunStatus.FAILED) != (error != null)) {
-      throw new IllegalArgumentException("run " + runId + "/" + job + ": an error message goes with status FAILED only");
+    public RunRecord {
+        RunIds.validate(runId);
+        RunIds.validate(job, "job name");
+        Objects.requireNonNull(status, "status");
+        Objects.requireNonNull(configJson, "configJson");
+        Objects.requireNonNull(configSha256, "configSha256");
+        Objects.requireNonNull(startedAt, "startedAt");
+        if ((status == RunStatus.FAILED) != (error != null)) {
+            throw new IllegalArgumentException("run " + runId + "/" + job + ": an error message goes with status FAILED only");
+        }
+        if ((status == RunStatus.RUNNING) != (endedAt == null)) {
+            throw new IllegalArgumentException("run " + runId + "/" + job + ": ended_at is set exactly when the job has ended");
+        }
     }
-    if ((status == RunStatus.RUNNING) != (endedAt == null)) {
-      throw new IllegalArgumentException("run " + runId + "/" + job + ": ended_at is set exactly when the job has ended");
+
+    /** A job that has just started. */
+    public static RunRecord started(String runId, String job, String configJson, String configSha256,
+            String codeVersion, String sparkAppId, Instant startedAt) {
+        return new RunRecord(runId, job, RunStatus.RUNNING, configJson, configSha256, codeVersion, sparkAppId,
+                null, null, startedAt, null, null);
     }
-  }
 
-  /** A job that has just started. */
-  public static RunRecord started(String runId, String job, String configJson, String configSha256,
-      String codeVersion, String sparkAppId, Instant startedAt) {
-    return new RunRecord(runId, job, RunStatus.RUNNING, configJson, configSha256, codeVersion, sparkAppId,
-        null, null, startedAt, null, null);
-  }
+    /** This record with the fingerprints of the model and data the job read. */
+    public RunRecord withFingerprints(String model, String data) {
+        return new RunRecord(runId, job, status, configJson, configSha256, codeVersion, sparkAppId, model, data,
+                startedAt, endedAt, error);
+    }
 
-  /** This record with the fingerprints of the model and data the job read. */
-  public RunRecord withFingerprints(String model, String data) {
-    return new RunRecord(runId, job, status, configJson, configSha256, codeVersion, sparkAppId, model, data,
-        startedAt, endedAt, error);
-  }
+    public RunRecord succeeded(Instant at) {
+        return new RunRecord(runId, job, RunStatus.SUCCEEDED, configJson, configSha256, codeVersion, sparkAppId,
+                modelFingerprint, dataFingerprint, startedAt, at, null);
+    }
 
-  public RunRecord succeeded(Instant at) {
-    return new RunRecord(runId, job, RunStatus.SUCCEEDED, configJson, configSha256, codeVersion, sparkAppId,
-        modelFingerprint, dataFingerprint, startedAt, at, null);
-  }
-
-  public RunRecord failed(Instant at, String message) {
-    return new RunRecord(runId, job, RunStatus.FAILED, configJson, configSha256, codeVersion, sparkAppId,
-        modelFingerprint, dataFingerprint, startedAt, at, message == null ? "(no message)" : message);
-  }
+    public RunRecord failed(Instant at, String message) {
+        return new RunRecord(runId, job, RunStatus.FAILED, configJson, configSha256, codeVersion, sparkAppId,
+                modelFingerprint, dataFingerprint, startedAt, at, message == null ? "(no message)" : message);
+    }
 }

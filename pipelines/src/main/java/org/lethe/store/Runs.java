@@ -18,63 +18,63 @@ import org.apache.spark.sql.types.StructType;
  * row does not say {@code SUCCEEDED} never looks complete.
  */
 public final class Runs {
-  public static final String TABLE = "runs";
+    public static final String TABLE = "runs";
 
-  /** The columns of {@code runs}, in the order {@link TableStore#read} returns them. */
-  public static final StructType SCHEMA = new StructType()
-      .add("status", DataTypes.StringType, false)
-      .add("config_json", DataTypes.StringType, false)
-      .add("config_sha256", DataTypes.StringType, false)
-      .add("code_version", DataTypes.StringType, true)
-      .add("spark_app_id", DataTypes.StringType, true)
-      .add("model_fingerprint", DataTypes.StringType, true)
-      .add("data_fingerprint", DataTypes.StringType, true)
-      .add("started_at", DataTypes.TimestampType, false)
-      .add("ended_at", DataTypes.TimestampType, true)
-      .add("error", DataTypes.StringType, true)
-      .add(TableStore.RUN_ID, DataTypes.StringType, false)
-      .add("job", DataTypes.StringType, false);
+    /** The columns of {@code runs}, in the order {@link TableStore#read} returns them. */
+    public static final StructType SCHEMA = new StructType()
+            .add("status", DataTypes.StringType, false)
+            .add("config_json", DataTypes.StringType, false)
+            .add("config_sha256", DataTypes.StringType, false)
+            .add("code_version", DataTypes.StringType, true)
+            .add("spark_app_id", DataTypes.StringType, true)
+            .add("model_fingerprint", DataTypes.StringType, true)
+            .add("data_fingerprint", DataTypes.StringType, true)
+            .add("started_at", DataTypes.TimestampType, false)
+            .add("ended_at", DataTypes.TimestampType, true)
+            .add("error", DataTypes.StringType, true)
+            .add(TableStore.RUN_ID, DataTypes.StringType, false)
+            .add("job", DataTypes.StringType, false);
 
-  private final TableStore store;
+    private final TableStore store;
 
-  public Runs(TableStore store) {
-    this.store = store;
-  }
-
-  /** Writes {@code record}, replacing any earlier row of the same (run_id, job). */
-  public void record(RunRecord r) {
-    Row row = RowFactory.create(r.status().name(), r.configJson(), r.configSha256(), r.codeVersion(),
-        r.sparkAppId(), r.modelFingerprint(), r.dataFingerprint(), Timestamp.from(r.startedAt()),
-        r.endedAt() == null ? null : Timestamp.from(r.endedAt()), r.error(), r.runId(), r.job());
-    store.write(TABLE, store.spark().createDataFrame(List.of(row), SCHEMA), 2, "job");
-  }
-
-  /** The row of (runId, job), if recorded. */
-  public Optional<RunRecord> get(String runId, String job) {
-    if (!store.exists(TABLE)) {
-      return Optional.empty();
+    public Runs(TableStore store) {
+        this.store = store;
     }
-    List<Row> rows = read().where(col(TableStore.RUN_ID).equalTo(runId).and(col("job").equalTo(job))).collectAsList();
-    return rows.stream().findFirst().map(Runs::toRecord);
-  }
 
-  /** All rows of {@code runs}. */
-  public Dataset<Row> read() {
-    return store.read(TABLE);
-  }
-
-  private static RunRecord toRecord(Row row) {
-    return new RunRecord(row.getAs(TableStore.RUN_ID), row.getAs("job"), RunStatus.valueOf(row.getAs("status")),
-        row.getAs("config_json"), row.getAs("config_sha256"), row.getAs("code_version"), row.getAs("spark_app_id"),
-        row.getAs("model_fingerprint"), row.getAs("data_fingerprint"), instant(row.getAs("started_at")),
-        instant(row.getAs("ended_at")), row.getAs("error"));
-  }
-
-  // Timestamp normally; Instant when spark.sql.datetime.java8API.enabled is set.
-  private static Instant instant(Object value) {
-    if (value == null) {
-      return null;
+    /** Writes {@code record}, replacing any earlier row of the same (run_id, job). */
+    public void record(RunRecord r) {
+        Row row = RowFactory.create(r.status().name(), r.configJson(), r.configSha256(), r.codeVersion(),
+                r.sparkAppId(), r.modelFingerprint(), r.dataFingerprint(), Timestamp.from(r.startedAt()),
+                r.endedAt() == null ? null : Timestamp.from(r.endedAt()), r.error(), r.runId(), r.job());
+        store.write(TABLE, store.spark().createDataFrame(List.of(row), SCHEMA), 2, "job");
     }
-    return value instanceof Instant i ? i : ((Timestamp) value).toInstant();
-  }
+
+    /** The row of (runId, job), if recorded. */
+    public Optional<RunRecord> get(String runId, String job) {
+        if (!store.exists(TABLE)) {
+            return Optional.empty();
+        }
+        List<Row> rows = read().where(col(TableStore.RUN_ID).equalTo(runId).and(col("job").equalTo(job))).collectAsList();
+        return rows.stream().findFirst().map(Runs::toRecord);
+    }
+
+    /** All rows of {@code runs}. */
+    public Dataset<Row> read() {
+        return store.read(TABLE);
+    }
+
+    private static RunRecord toRecord(Row row) {
+        return new RunRecord(row.getAs(TableStore.RUN_ID), row.getAs("job"), RunStatus.valueOf(row.getAs("status")),
+                row.getAs("config_json"), row.getAs("config_sha256"), row.getAs("code_version"), row.getAs("spark_app_id"),
+                row.getAs("model_fingerprint"), row.getAs("data_fingerprint"), instant(row.getAs("started_at")),
+                instant(row.getAs("ended_at")), row.getAs("error"));
+    }
+
+    // Timestamp normally; Instant when spark.sql.datetime.java8API.enabled is set.
+    private static Instant instant(Object value) {
+        if (value == null) {
+            return null;
+        }
+        return value instanceof Instant i ? i : ((Timestamp) value).toInstant();
+    }
 }

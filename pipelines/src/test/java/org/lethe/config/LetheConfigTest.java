@@ -18,144 +18,144 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class LetheConfigTest {
-  @TempDir Path dir;
+    @TempDir Path dir;
 
-  private Path file(String hocon) throws Exception {
-    Path file = dir.resolve("experiment.conf");
-    Files.writeString(file, hocon);
-    return file;
-  }
+    private Path file(String hocon) throws Exception {
+        Path file = dir.resolve("experiment.conf");
+        Files.writeString(file, hocon);
+        return file;
+    }
 
-  private static LetheConfigException loadFails(Optional<Path> file, String... sets) {
-    return assertThrows(LetheConfigException.class, () -> LetheConfig.load(file, List.of(sets)));
-  }
+    private static LetheConfigException loadFails(Optional<Path> file, String... sets) {
+        return assertThrows(LetheConfigException.class, () -> LetheConfig.load(file, List.of(sets)));
+    }
 
-  @Test
-  void defaultsComeFromReferenceConf() {
-    LetheConfig config = LetheConfig.defaults();
-    assertEquals("cpu", config.modelDevice());
-    assertEquals("float32", config.modelDtype());
-    assertEquals(0, config.modelThreads());
-    assertEquals(200, config.generateMaxNewTokens());
-    assertEquals("lethe", config.sparkAppName());
-    assertEquals(Optional.empty(), config.storeRoot());
-  }
+    @Test
+    void defaultsComeFromReferenceConf() {
+        LetheConfig config = LetheConfig.defaults();
+        assertEquals("cpu", config.modelDevice());
+        assertEquals("float32", config.modelDtype());
+        assertEquals(0, config.modelThreads());
+        assertEquals(200, config.generateMaxNewTokens());
+        assertEquals("lethe", config.sparkAppName());
+        assertEquals(Optional.empty(), config.storeRoot());
+    }
 
-  @Test
-  void fileOverridesReferenceAndSetOverridesFile() throws Exception {
-    Path file = file("lethe.model { threads = 3, dtype = bfloat16 }\nlethe.generate.max_new_tokens = 50\n");
-    LetheConfig config = LetheConfig.load(Optional.of(file), List.of("model.threads=2", "lethe.store.root=/data/t"));
-    assertEquals(2, config.modelThreads());               // --set over file
-    assertEquals("bfloat16", config.modelDtype());        // file over reference
-    assertEquals(50, config.generateMaxNewTokens());      // file over reference
-    assertEquals("cpu", config.modelDevice());            // reference
-    assertEquals(Optional.of("/data/t"), config.storeRoot());
-  }
+    @Test
+    void fileOverridesReferenceAndSetOverridesFile() throws Exception {
+        Path file = file("lethe.model { threads = 3, dtype = float16 }\nlethe.generate.max_new_tokens = 50\n");
+        LetheConfig config = LetheConfig.load(Optional.of(file), List.of("model.threads=2", "lethe.store.root=/data/t"));
+        assertEquals(2, config.modelThreads());               // --set over file
+        assertEquals("float16", config.modelDtype());          // file over reference
+        assertEquals(50, config.generateMaxNewTokens());      // file over reference
+        assertEquals("cpu", config.modelDevice());            // reference
+        assertEquals(Optional.of("/data/t"), config.storeRoot());
+    }
 
-  @Test
-  void laterSetWins() {
-    LetheConfig config = LetheConfig.load(Optional.empty(), List.of("model.threads=2", "lethe.model.threads=4"));
-    assertEquals(4, config.modelThreads());
-  }
+    @Test
+    void laterSetWins() {
+        LetheConfig config = LetheConfig.load(Optional.empty(), List.of("model.threads=2", "lethe.model.threads=4"));
+        assertEquals(4, config.modelThreads());
+    }
 
-  @Test
-  void setValuesAreHoconValuesButUnquotedTextIsVerbatim() {
-    LetheConfig config = LetheConfig.load(Optional.empty(),
-        List.of("model.device=gpu:0", "store.root=s3a://bucket/tables//x", "spark.app_name=\"quoted name\""));
-    assertEquals("gpu:0", config.modelDevice());
-    assertEquals(Optional.of("s3a://bucket/tables//x"), config.storeRoot());
-    assertEquals("quoted name", config.sparkAppName());
-  }
+    @Test
+    void setValuesAreHoconValuesButUnquotedTextIsVerbatim() {
+        LetheConfig config = LetheConfig.load(Optional.empty(),
+                List.of("model.device=gpu:0", "store.root=s3a://bucket/tables//x", "spark.app_name=\"quoted name\""));
+        assertEquals("gpu:0", config.modelDevice());
+        assertEquals(Optional.of("s3a://bucket/tables//x"), config.storeRoot());
+        assertEquals("quoted name", config.sparkAppName());
+    }
 
-  @Test
-  void jsonHoldsTypedValues() throws Exception {
-    LetheConfig config = LetheConfig.load(Optional.empty(), List.of("model.threads=2"));
-    JsonNode json = new ObjectMapper().readTree(config.toJson());
-    assertTrue(json.at("/lethe/model/threads").isInt());
-    assertEquals(2, json.at("/lethe/model/threads").intValue());
-    assertEquals("float32", json.at("/lethe/model/dtype").textValue());
-    assertEquals(200, json.at("/lethe/generate/max_new_tokens").intValue());
-  }
+    @Test
+    void jsonHoldsTypedValues() throws Exception {
+        LetheConfig config = LetheConfig.load(Optional.empty(), List.of("model.threads=2"));
+        JsonNode json = new ObjectMapper().readTree(config.toJson());
+        assertTrue(json.at("/lethe/model/threads").isInt());
+        assertEquals(2, json.at("/lethe/model/threads").intValue());
+        assertEquals("float32", json.at("/lethe/model/dtype").textValue());
+        assertEquals(200, json.at("/lethe/generate/max_new_tokens").intValue());
+    }
 
-  @Test
-  void unknownSetKeyNamesKeySourceAndNearestKey() {
-    LetheConfigException e = loadFails(Optional.empty(), "model.thread=2");
-    assertEquals("unknown key 'lethe.model.thread' (from --set model.thread=2); did you mean 'lethe.model.threads'?",
-        e.getMessage());
-  }
+    @Test
+    void unknownSetKeyNamesKeySourceAndNearestKey() {
+        LetheConfigException e = loadFails(Optional.empty(), "model.thread=2");
+        assertEquals("unknown key 'lethe.model.thread' (from --set model.thread=2); did you mean 'lethe.model.threads'?",
+                e.getMessage());
+    }
 
-  @Test
-  void unknownFileKeyNamesFileAndLine() throws Exception {
-    Path file = file("lethe {\n  model {\n    dtyp = float16\n  }\n}\n");
-    LetheConfigException e = loadFails(Optional.of(file));
-    assertEquals("unknown key 'lethe.model.dtyp' (from " + file + ":3); did you mean 'lethe.model.dtype'?",
-        e.getMessage());
-  }
+    @Test
+    void unknownFileKeyNamesFileAndLine() throws Exception {
+        Path file = file("lethe {\n  model {\n    dtyp = float16\n  }\n}\n");
+        LetheConfigException e = loadFails(Optional.of(file));
+        assertEquals("unknown key 'lethe.model.dtyp' (from " + file + ":3); did you mean 'lethe.model.dtype'?",
+                e.getMessage());
+    }
 
-  @Test
-  void keysOutsideTheRootAreUnknown() throws Exception {
-    Path file = file("model.threads = 2\n");
-    LetheConfigException e = loadFails(Optional.of(file));
-    assertEquals("unknown key 'model' (from " + file + ":1); did you mean 'lethe.model'?", e.getMessage());
-  }
+    @Test
+    void keysOutsideTheRootAreUnknown() throws Exception {
+        Path file = file("model.threads = 2\n");
+        LetheConfigException e = loadFails(Optional.of(file));
+        assertEquals("unknown key 'model' (from " + file + ":1); did you mean 'lethe.model'?", e.getMessage());
+    }
 
-  @Test
-  void malformedSetIsNamed() {
-    LetheConfigException e = loadFails(Optional.empty(), "foo");
-    assertEquals("malformed --set 'foo': expected key=value, e.g. --set model.threads=2", e.getMessage());
-    assertTrue(loadFails(Optional.empty(), "=2").getMessage().startsWith("malformed --set '=2'"));
-  }
+    @Test
+    void malformedSetIsNamed() {
+        LetheConfigException e = loadFails(Optional.empty(), "foo");
+        assertEquals("malformed --set 'foo': expected key=value, e.g. --set model.threads=2", e.getMessage());
+        assertTrue(loadFails(Optional.empty(), "=2").getMessage().startsWith("malformed --set '=2'"));
+    }
 
-  @Test
-  void typeErrorsNameKeyAndExpectedType() throws Exception {
-    assertEquals("lethe.model.threads: expected an integer but got string \"abc\" (from --set model.threads=abc)",
-        loadFails(Optional.empty(), "model.threads=abc").getMessage());
-    assertEquals("lethe.model.threads: expected an integer but got number 2.5 (from --set model.threads=2.5)",
-        loadFails(Optional.empty(), "model.threads=2.5").getMessage());
-    assertEquals("lethe.model: expected an object but got number 3 (from --set model=3)",
-        loadFails(Optional.empty(), "model=3").getMessage());
-    Path file = file("lethe.spark.app_name = [a, b]\n");
-    assertEquals("lethe.spark.app_name: expected a string but got list [\"a\",\"b\"] (from " + file + ":1)",
-        loadFails(Optional.of(file)).getMessage());
-  }
+    @Test
+    void typeErrorsNameKeyAndExpectedType() throws Exception {
+        assertEquals("lethe.model.threads: expected an integer but got string \"abc\" (from --set model.threads=abc)",
+                loadFails(Optional.empty(), "model.threads=abc").getMessage());
+        assertEquals("lethe.model.threads: expected an integer but got number 2.5 (from --set model.threads=2.5)",
+                loadFails(Optional.empty(), "model.threads=2.5").getMessage());
+        assertEquals("lethe.model: expected an object but got number 3 (from --set model=3)",
+                loadFails(Optional.empty(), "model=3").getMessage());
+        Path file = file("lethe.spark.app_name = [a, b]\n");
+        assertEquals("lethe.spark.app_name: expected a string but got list [\"a\",\"b\"] (from " + file + ":1)",
+                loadFails(Optional.of(file)).getMessage());
+    }
 
-  @Test
-  void numbersGivenAsStringsAreConverted() {
-    assertEquals(7, LetheConfig.load(Optional.empty(), List.of("model.threads=\"7\"")).modelThreads());
-  }
+    @Test
+    void numbersGivenAsStringsAreConverted() {
+        assertEquals(7, LetheConfig.load(Optional.empty(), List.of("model.threads=\"7\"")).modelThreads());
+    }
 
-  @Test
-  void valuesAreCheckedBeyondTheirType() {
-    assertEquals("lethe.model.dtype: expected one of [bfloat16, float16, float32] but got 'float64'",
-        loadFails(Optional.empty(), "model.dtype=float64").getMessage());
-    assertEquals("lethe.generate.max_new_tokens: expected an integer >= 1 but got 0",
-        loadFails(Optional.empty(), "generate.max_new_tokens=0").getMessage());
-  }
+    @Test
+    void valuesAreCheckedBeyondTheirType() {
+        assertEquals("lethe.model.dtype: expected one of [float16, float32] but got 'float64'",
+                loadFails(Optional.empty(), "model.dtype=float64").getMessage());
+        assertEquals("lethe.generate.max_new_tokens: expected an integer >= 1 but got 0",
+                loadFails(Optional.empty(), "generate.max_new_tokens=0").getMessage());
+    }
 
-  @Test
-  void allProblemsAreReportedAtOnce() {
-    String message = loadFails(Optional.empty(), "model.thread=2", "model.dtype=[x]").getMessage();
-    assertTrue(message.contains("unknown key 'lethe.model.thread'"), message);
-    assertTrue(message.contains("lethe.model.dtype: expected a string"), message);
-  }
+    @Test
+    void allProblemsAreReportedAtOnce() {
+        String message = loadFails(Optional.empty(), "model.thread=2", "model.dtype=[x]").getMessage();
+        assertTrue(message.contains("unknown key 'lethe.model.thread'"), message);
+        assertTrue(message.contains("lethe.model.dtype: expected a string"), message);
+    }
 
-  @Test
-  void missingFileIsNamed() {
-    Path missing = dir.resolve("nope.conf");
-    assertEquals("config file " + missing + " (--conf) does not exist or is not a file",
-        loadFails(Optional.of(missing)).getMessage());
-  }
+    @Test
+    void missingFileIsNamed() {
+        Path missing = dir.resolve("nope.conf");
+        assertEquals("config file " + missing + " (--conf) does not exist or is not a file",
+                loadFails(Optional.of(missing)).getMessage());
+    }
 
-  @Test
-  void fingerprintIsSha256OfCanonicalJsonAndStable() throws Exception {
-    LetheConfig a = LetheConfig.load(Optional.empty(), List.of("model.threads=2", "model.dtype=float16"));
-    LetheConfig b = LetheConfig.load(Optional.of(file("lethe.model.dtype = \"float16\"\n")),
-        List.of("lethe.model.threads=\"2\""));
-    assertEquals(a.toJson(), b.toJson());
-    assertEquals(a.sha256(), b.sha256());
-    byte[] digest = MessageDigest.getInstance("SHA-256").digest(a.toJson().getBytes(StandardCharsets.UTF_8));
-    assertEquals(HexFormat.of().formatHex(digest), a.sha256());
-    assertNotEquals(a.sha256(), LetheConfig.load(Optional.empty(), List.of("model.threads=3")).sha256());
-    assertEquals(LetheConfig.defaults().sha256(), LetheConfig.defaults().sha256());
-  }
+    @Test
+    void fingerprintIsSha256OfCanonicalJsonAndStable() throws Exception {
+        LetheConfig a = LetheConfig.load(Optional.empty(), List.of("model.threads=2", "model.dtype=float16"));
+        LetheConfig b = LetheConfig.load(Optional.of(file("lethe.model.dtype = \"float16\"\n")),
+                List.of("lethe.model.threads=\"2\""));
+        assertEquals(a.toJson(), b.toJson());
+        assertEquals(a.sha256(), b.sha256());
+        byte[] digest = MessageDigest.getInstance("SHA-256").digest(a.toJson().getBytes(StandardCharsets.UTF_8));
+        assertEquals(HexFormat.of().formatHex(digest), a.sha256());
+        assertNotEquals(a.sha256(), LetheConfig.load(Optional.empty(), List.of("model.threads=3")).sha256());
+        assertEquals(LetheConfig.defaults().sha256(), LetheConfig.defaults().sha256());
+    }
 }

@@ -27,168 +27,168 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class TableStoreTest {
-  private static final StructType SCHEMA = new StructType()
-      .add("run_id", DataTypes.StringType)
-      .add("sample", DataTypes.IntegerType)
-      .add("split", DataTypes.StringType)
-      .add("loss", DataTypes.DoubleType);
+    private static final StructType SCHEMA = new StructType()
+            .add("run_id", DataTypes.StringType)
+            .add("sample", DataTypes.IntegerType)
+            .add("split", DataTypes.StringType)
+            .add("loss", DataTypes.DoubleType);
 
-  @RegisterExtension static final TestSpark SPARK = new TestSpark();
+    @RegisterExtension static final TestSpark SPARK = new TestSpark();
 
-  private static SparkSession spark;
+    private static SparkSession spark;
 
-  @TempDir Path root;
+    @TempDir Path root;
 
-  @BeforeAll
-  static void start() {
-    spark = SPARK.session();
-    // Throws on sample 13: a job that fails in the middle of writing.
-    spark.udf().register("fail_on_13", (UDF1<Integer, Integer>) sample -> {
-      if (sample == 13) {
-        throw new IllegalStateException("sample 13 is cursed");
-      }
-      return sample;
-    }, DataTypes.IntegerType);
-  }
-
-  private static Dataset<Row> rows(Object[]... rows) {
-    return spark.createDataFrame(Arrays.stream(rows).map(RowFactory::create).toList(), SCHEMA);
-  }
-
-  private static List<List<Object>> table(TableStore store, String name) {
-    return TestSpark.rows(store.read(name).select("run_id", "sample", "split", "loss"));
-  }
-
-  private TableStore store() {
-    return new TableStore(spark, root.toString());
-  }
-
-  @Test
-  void rewritingARunReplacesExactlyItsRows() {
-    TableStore store = store();
-    store.write("losses", rows(new Object[] {"a", 1, "forget", 0.5}, new Object[] {"a", 2, "retain", 0.25}));
-    store.write("losses", rows(new Object[] {"b", 1, "forget", 1.5}));
-    store.write("losses", rows(new Object[] {"a", 3, "forget", 2.0}));
-
-    assertEquals(List.of(
-        List.of("a", 3, "forget", 2.0),
-        List.of("b", 1, "forget", 1.5)), table(store, "losses"));
-  }
-
-  @Test
-  void rewritingReplacesAllPartitionsOfTheRunNotOnlyThoseWritten() {
-    TableStore store = store();
-    store.write("losses", rows(new Object[] {"a", 1, "forget", 0.5}, new Object[] {"a", 2, "retain", 0.25},
-        new Object[] {"b", 1, "retain", 1.5}), "split");
-    store.write("losses", rows(new Object[] {"a", 1, "forget", 0.75}), "split");
-
-    assertEquals(List.of(
-        List.of("a", 1, "forget", 0.75),
-        List.of("b", 1, "retain", 1.5)), table(store, "losses"));
-    assertTrue(Files.isDirectory(root.resolve("losses/run_id=a/split=forget")));
-    assertFalse(Files.exists(root.resolve("losses/run_id=a/split=retain")));
-  }
-
-  @Test
-  void aWriteThatFailsLeavesThePreviousContents() {
-    TableStore store = store();
-    store.write("losses", rows(new Object[] {"a", 1, "forget", 0.5}, new Object[] {"b", 2, "forget", 0.25}));
-
-    Dataset<Row> failing = rows(new Object[] {"a", 12, "forget", 1.0}, new Object[] {"a", 13, "forget", 1.0})
-        .withColumn("sample", callUDF("fail_on_13", col("sample")));
-    Exception e = assertThrows(Exception.class, () -> store.write("losses", failing));
-    assertTrue(rootCause(e).getMessage().contains("sample 13 is cursed"), e.toString());
-
-    assertEquals(List.of(
-        List.of("a", 1, "forget", 0.5),
-        List.of("b", 2, "forget", 0.25)), table(store, "losses"));
-    assertEquals(List.of(), listing(root.resolve("_staging")), "staging is cleaned up");
-  }
-
-  @Test
-  void invalidRunIdIsRejectedBeforeAnythingIsWritten() {
-    TableStore store = store();
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> store.write("losses", rows(new Object[] {"scheduled__2024-01-01T00:00:00+00:00", 1, "forget", 0.5})));
-    assertEquals("table losses: invalid run_id 'scheduled__2024-01-01T00:00:00+00:00': only [A-Za-z0-9._-] is"
-        + " allowed (sanitized: 'scheduled__2024-01-01T00_00_00_00_00')", e.getMessage());
-    assertFalse(store.exists("losses"));
-
-    IllegalArgumentException nullId = assertThrows(IllegalArgumentException.class,
-        () -> store.write("losses", rows(new Object[] {null, 1, "forget", 0.5})));
-    assertEquals("table losses: run_id is null: expected [A-Za-z0-9._-]+", nullId.getMessage());
-  }
-
-  @Test
-  void rowsWithoutRunIdAreRejected() {
-    Dataset<Row> noRunId = rows(new Object[] {"a", 1, "forget", 0.5}).drop("run_id");
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> store().write("losses", noRunId));
-    assertTrue(e.getMessage().startsWith("table losses: rows have no column run_id"), e.getMessage());
-  }
-
-  @Test
-  void readKeepsWrittenTypesOfPartitionColumns() {
-    TableStore store = store();
-    // Partition discovery alone would read run_id "2024" and the step directories as ints.
-    Dataset<Row> steps = rows(new Object[] {"2024", 7, "forget", 0.5}).withColumn("step", col("sample").cast("long"));
-    store.write("steps", steps, "step");
-
-    Dataset<Row> read = store.read("steps");
-    assertEquals(DataTypes.StringType, read.schema().apply("run_id").dataType());
-    assertEquals(DataTypes.LongType, read.schema().apply("step").dataType());
-    assertEquals(List.of("sample", "split", "loss", "run_id", "step"), Arrays.asList(read.columns()));
-    assertEquals(List.of(List.of(7, "forget", 0.5, "2024", 7L)), TestSpark.rows(read));
-  }
-
-  @Test
-  void newColumnsAreAddedAndTypeChangesRejected() {
-    TableStore store = store();
-    store.write("losses", rows(new Object[] {"a", 1, "forget", 0.5}));
-    store.write("losses", rows(new Object[] {"b", 2, "retain", 0.25}).withColumn("note", col("split")));
-
-    assertEquals(List.of(
-        Arrays.asList("a", 1, null),
-        Arrays.asList("b", 2, "retain")), TestSpark.rows(store.read("losses").select("run_id", "sample", "note")));
-
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> store.write("losses", rows(new Object[] {"c", 1, "forget", 0.5}).withColumn("loss", col("split"))));
-    assertEquals("table losses: column loss is double in the table but string in the rows", e.getMessage());
-    IllegalArgumentException p = assertThrows(IllegalArgumentException.class,
-        () -> store.write("losses", rows(new Object[] {"c", 1, "forget", 0.5}), "split"));
-    assertEquals("table losses is partitioned by [run_id] but this write partitions by [run_id, split]", p.getMessage());
-  }
-
-  @Test
-  void registerAllMakesEveryTableQueryable() {
-    TableStore store = store();
-    store.write("losses", rows(new Object[] {"a", 1, "forget", 0.5}, new Object[] {"a", 2, "retain", 0.25}));
-    store.write("scores", rows(new Object[] {"a", 1, "forget", 0.9}));
-
-    assertTrue(store.exists("losses"));
-    assertFalse(store.exists("missing"));
-    assertEquals(List.of("losses", "scores"), store.registerAll());
-    List<Row> joined = spark.sql("SELECT l.sample, l.loss, s.loss AS score FROM losses l JOIN scores s "
-        + "ON l.run_id = s.run_id AND l.sample = s.sample").collectAsList();
-    assertEquals(List.of(RowFactory.create(1, 0.5, 0.9)), joined);
-  }
-
-  @Test
-  void badTableNamesAreRejected() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> store().write("Bad-Name", rows(new Object[] {"a", 1, "forget", 0.5})));
-    assertEquals("invalid table name 'Bad-Name': expected [a-z][a-z0-9_]*", e.getMessage());
-  }
-
-  private static Throwable rootCause(Throwable e) {
-    Throwable cause = e;
-    while (cause.getCause() != null) {
-      cause = cause.getCause();
+    @BeforeAll
+    static void start() {
+        spark = SPARK.session();
+        // Throws on sample 13: a job that fails in the middle of writing.
+        spark.udf().register("fail_on_13", (UDF1<Integer, Integer>) sample -> {
+            if (sample == 13) {
+                throw new IllegalStateException("sample 13 is cursed");
+            }
+            return sample;
+        }, DataTypes.IntegerType);
     }
-    return cause;
-  }
 
-  private static List<String> listing(Path dir) {
-    File[] files = dir.toFile().listFiles();
-    return files == null ? List.of() : Stream.of(files).map(File::getName).toList();
-  }
+    private static Dataset<Row> rows(Object[]... rows) {
+        return spark.createDataFrame(Arrays.stream(rows).map(RowFactory::create).toList(), SCHEMA);
+    }
+
+    private static List<List<Object>> table(TableStore store, String name) {
+        return TestSpark.rows(store.read(name).select("run_id", "sample", "split", "loss"));
+    }
+
+    private TableStore store() {
+        return new TableStore(spark, root.toString());
+    }
+
+    @Test
+    void rewritingARunReplacesExactlyItsRows() {
+        TableStore store = store();
+        store.write("losses", rows(new Object[] {"a", 1, "forget", 0.5}, new Object[] {"a", 2, "retain", 0.25}));
+        store.write("losses", rows(new Object[] {"b", 1, "forget", 1.5}));
+        store.write("losses", rows(new Object[] {"a", 3, "forget", 2.0}));
+
+        assertEquals(List.of(
+                List.of("a", 3, "forget", 2.0),
+                List.of("b", 1, "forget", 1.5)), table(store, "losses"));
+    }
+
+    @Test
+    void rewritingReplacesAllPartitionsOfTheRunNotOnlyThoseWritten() {
+        TableStore store = store();
+        store.write("losses", rows(new Object[] {"a", 1, "forget", 0.5}, new Object[] {"a", 2, "retain", 0.25},
+                new Object[] {"b", 1, "retain", 1.5}), "split");
+        store.write("losses", rows(new Object[] {"a", 1, "forget", 0.75}), "split");
+
+        assertEquals(List.of(
+                List.of("a", 1, "forget", 0.75),
+                List.of("b", 1, "retain", 1.5)), table(store, "losses"));
+        assertTrue(Files.isDirectory(root.resolve("losses/run_id=a/split=forget")));
+        assertFalse(Files.exists(root.resolve("losses/run_id=a/split=retain")));
+    }
+
+    @Test
+    void aWriteThatFailsLeavesThePreviousContents() {
+        TableStore store = store();
+        store.write("losses", rows(new Object[] {"a", 1, "forget", 0.5}, new Object[] {"b", 2, "forget", 0.25}));
+
+        Dataset<Row> failing = rows(new Object[] {"a", 12, "forget", 1.0}, new Object[] {"a", 13, "forget", 1.0})
+                .withColumn("sample", callUDF("fail_on_13", col("sample")));
+        Exception e = assertThrows(Exception.class, () -> store.write("losses", failing));
+        assertTrue(rootCause(e).getMessage().contains("sample 13 is cursed"), e.toString());
+
+        assertEquals(List.of(
+                List.of("a", 1, "forget", 0.5),
+                List.of("b", 2, "forget", 0.25)), table(store, "losses"));
+        assertEquals(List.of(), listing(root.resolve("_staging")), "staging is cleaned up");
+    }
+
+    @Test
+    void invalidRunIdIsRejectedBeforeAnythingIsWritten() {
+        TableStore store = store();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> store.write("losses", rows(new Object[] {"scheduled__2024-01-01T00:00:00+00:00", 1, "forget", 0.5})));
+        assertEquals("table losses: invalid run_id 'scheduled__2024-01-01T00:00:00+00:00': only [A-Za-z0-9._-] is"
+                + " allowed (sanitized: 'scheduled__2024-01-01T00_00_00_00_00')", e.getMessage());
+        assertFalse(store.exists("losses"));
+
+        IllegalArgumentException nullId = assertThrows(IllegalArgumentException.class,
+                () -> store.write("losses", rows(new Object[] {null, 1, "forget", 0.5})));
+        assertEquals("table losses: run_id is null: expected [A-Za-z0-9._-]+", nullId.getMessage());
+    }
+
+    @Test
+    void rowsWithoutRunIdAreRejected() {
+        Dataset<Row> noRunId = rows(new Object[] {"a", 1, "forget", 0.5}).drop("run_id");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> store().write("losses", noRunId));
+        assertTrue(e.getMessage().startsWith("table losses: rows have no column run_id"), e.getMessage());
+    }
+
+    @Test
+    void readKeepsWrittenTypesOfPartitionColumns() {
+        TableStore store = store();
+        // Partition discovery alone would read run_id "2024" and the step directories as ints.
+        Dataset<Row> steps = rows(new Object[] {"2024", 7, "forget", 0.5}).withColumn("step", col("sample").cast("long"));
+        store.write("steps", steps, "step");
+
+        Dataset<Row> read = store.read("steps");
+        assertEquals(DataTypes.StringType, read.schema().apply("run_id").dataType());
+        assertEquals(DataTypes.LongType, read.schema().apply("step").dataType());
+        assertEquals(List.of("sample", "split", "loss", "run_id", "step"), Arrays.asList(read.columns()));
+        assertEquals(List.of(List.of(7, "forget", 0.5, "2024", 7L)), TestSpark.rows(read));
+    }
+
+    @Test
+    void newColumnsAreAddedAndTypeChangesRejected() {
+        TableStore store = store();
+        store.write("losses", rows(new Object[] {"a", 1, "forget", 0.5}));
+        store.write("losses", rows(new Object[] {"b", 2, "retain", 0.25}).withColumn("note", col("split")));
+
+        assertEquals(List.of(
+                Arrays.asList("a", 1, null),
+                Arrays.asList("b", 2, "retain")), TestSpark.rows(store.read("losses").select("run_id", "sample", "note")));
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> store.write("losses", rows(new Object[] {"c", 1, "forget", 0.5}).withColumn("loss", col("split"))));
+        assertEquals("table losses: column loss is double in the table but string in the rows", e.getMessage());
+        IllegalArgumentException p = assertThrows(IllegalArgumentException.class,
+                () -> store.write("losses", rows(new Object[] {"c", 1, "forget", 0.5}), "split"));
+        assertEquals("table losses is partitioned by [run_id] but this write partitions by [run_id, split]", p.getMessage());
+    }
+
+    @Test
+    void registerAllMakesEveryTableQueryable() {
+        TableStore store = store();
+        store.write("losses", rows(new Object[] {"a", 1, "forget", 0.5}, new Object[] {"a", 2, "retain", 0.25}));
+        store.write("scores", rows(new Object[] {"a", 1, "forget", 0.9}));
+
+        assertTrue(store.exists("losses"));
+        assertFalse(store.exists("missing"));
+        assertEquals(List.of("losses", "scores"), store.registerAll());
+        List<Row> joined = spark.sql("SELECT l.sample, l.loss, s.loss AS score FROM losses l JOIN scores s "
+                + "ON l.run_id = s.run_id AND l.sample = s.sample").collectAsList();
+        assertEquals(List.of(RowFactory.create(1, 0.5, 0.9)), joined);
+    }
+
+    @Test
+    void badTableNamesAreRejected() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> store().write("Bad-Name", rows(new Object[] {"a", 1, "forget", 0.5})));
+        assertEquals("invalid table name 'Bad-Name': expected [a-z][a-z0-9_]*", e.getMessage());
+    }
+
+    private static Throwable rootCause(Throwable e) {
+        Throwable cause = e;
+        while (cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return cause;
+    }
+
+    private static List<String> listing(Path dir) {
+        File[] files = dir.toFile().listFiles();
+        return files == null ? List.of() : Stream.of(files).map(File::getName).toList();
+    }
 }

@@ -1,0 +1,100 @@
+package org.lethe.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.lethe.model.CausalLm;
+import org.lethe.model.GreedyDecoder;
+import org.lethe.model.ModelSettings;
+import org.lethe.testing.Fixtures;
+
+/** {@code lethe generate} and {@code lethe score} on the real checkpoint, against HF's outputs. */
+class ModelCommandsTest {
+
+    private static Path model;
+    private static JsonNode reference;
+
+    @BeforeAll
+    static void fixtures() throws Exception {
+        model = Fixtures.stories260k();
+        reference = new ObjectMapper().readTree(model.resolve("reference.json").toFile());
+    }
+
+    private record Result(int status, String out, String err) {}
+
+    private static Result lethe(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Lethe.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static String joined(JsonNode ids) {
+        return StreamSupport.stream(ids.spliterator(), false).map(JsonNode::asText)
+                .collect(Collectors.joining(" "));
+    }
+
+    @Test
+    void generatePrintsHfGreedyIdsAndText() {
+        JsonNode c = reference.get("cases").get(0);
+        Result ids = lethe("generate", "--model", model.toString(), "--prompt", c.get("prompt").asText(),
+                "--max-new-tokens", "48", "--ids");
+        assertEquals(0, ids.status(), ids.err());
+        assertEquals(joined(c.get("greedy_48")) + "\n", ids.out());
+        Result text = lethe("generate", "--model", model.toString(), "--prompt", c.get("prompt").asText(),
+                "--max-new-tokens", "48");
+        assertEquals(c.get("greedy_48_text").asText() + "\n", text.out());
+    }
+
+    @Test
+    void maxNewTokensIsExactAndAnEmptyPromptStartsFromBos() {
+        Result five = lethe("generate", "--model", model.toString(), "--prompt", "", "--max-new-tokens", "5", "--ids");
+        assertEquals(0, five.status(), five.err());
+        String[] tokens = five.out().strip().split(" ");
+        assertEquals(5, tokens.length);
+        try (CausalLm lm = CausalLm.load(model, ModelSettings.defaults())) {
+            long[] fromBos = GreedyDecoder.generate(lm, List.of(new long[] {1}), 5, true).get(0);
+            for (int i = 0; i < 5; i++) {
+                assertEquals(fromBos[i], Long.parseLong(tokens[i]));
+            }
+        }
+    }
+
+    @Test
+    void scorePrintsOneJsonObjectMatchingHf() throws Exception {
+        for (JsonNode c : reference.get("cases")) {
+            Result r = lethe("score", "--model", model.toString(), "--text", c.get("prompt").asText());
+            assertEquals(0, r.status(), r.err());
+            assertEquals(1, r.out().lines().count());
+            JsonNode json = new ObjectMapper().readTree(r.out());
+            assertEquals(c.get("input_ids"), json.get("input_ids"));
+            JsonNode nll = json.get("token_nll");
+            assertEquals(c.get("token_nll").size(), nll.size());
+            for (int i = 0; i < nll.size(); i++) {
+                assertEquals(c.get("token_nll").get(i).asDouble(), nll.get(i).asDouble(), 3e-5);
+            }
+            assertEquals(c.get("mean_nll").asDouble(), json.get("mean_nll").asDouble(), 3e-5);
+        }
+    }
+
+    @Test
+    void aMissingModelIsOneErrorLineNamingTheDirectory(@org.junit.jupiter.api.io.TempDir Path tmp) {
+        Result r = lethe("score", "--model", tmp.resolve("nope").toString(), "--text", "hi");
+        assertEquals(1, r.status());
+        assertEquals("", r.out());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().startsWith("lethe score: error: ") && r.err().contains("nope"), r.err());
+    }
+}
