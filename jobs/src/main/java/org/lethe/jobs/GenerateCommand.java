@@ -14,9 +14,9 @@ import picocli.CommandLine.Option;
 /** {@code lethe generate}: greedy continuation of one prompt with a local Hugging Face model. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
     description = {
-        "Greedy continuation of a prompt (KV cache). Prints the continuation's text, or with --ids",
-        "its token ids separated by spaces. An empty prompt starts from BOS alone; EOS ends the",
-        "continuation early and is not printed."})
+        "Greedy continuation of a prompt with a local Hugging Face model.",
+        "Prints the continuation's text, or with --ids its token ids separated by spaces. An empty",
+        "prompt starts from BOS alone; EOS ends the continuation early and is not printed."})
 public final class GenerateCommand extends LetheCommand {
 
     @Option(names = "--model", required = true, paramLabel = "DIR",

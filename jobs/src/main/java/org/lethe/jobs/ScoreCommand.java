@@ -15,8 +15,9 @@ import picocli.CommandLine.Option;
 /** {@code lethe score}: per-token negative log-likelihood of a text under a local model. */
 @Command(name = "score", mixinStandardHelpOptions = true,
     description = {
-        "Teacher-forced negative log-likelihood of TEXT (BOS prepended). Prints one JSON object:",
-        "input_ids, token_nll (one per predicted token, i.e. len(input_ids) - 1) and mean_nll."})
+        "Per-token negative log-likelihood of a text under a local model.",
+        "Teacher-forced, BOS prepended. Prints one JSON object: input_ids, token_nll (one per",
+        "predicted token, i.e. len(input_ids) - 1) and mean_nll."})
 public final class ScoreCommand extends LetheCommand {
 
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -97,4 +97,29 @@ class ModelCommandsTest {
         assertEquals(1, r.err().lines().count(), r.err());
         assertTrue(r.err().startsWith("lethe score: error: ") && r.err().contains("nope"), r.err());
     }
+
+    @Test
+    void initModelWritesALoadableSeededModelWithAByteTokenizer(@org.junit.jupiter.api.io.TempDir Path tmp)
+            throws Exception {
+        Path dir = tmp.resolve("fresh");
+        Result r = lethe("init-model", "--out", dir.toString(), "--preset", "tiny", "--seed", "4");
+        assertEquals(0, r.status(), r.err());
+        JsonNode json = new ObjectMapper().readTree(r.out());
+        assertEquals(259, json.get("vocab_size").asInt());
+        Result again = lethe("init-model", "--out", tmp.resolve("again").toString(), "--preset", "tiny", "--seed", "4");
+        assertEquals(r.out().replace(dir.toString(), ""), again.out().replace(tmp.resolve("again").toString(), ""));
+        Result gen = lethe("generate", "--model", dir.toString(), "--prompt", "héllo", "--max-new-tokens", "7", "--ids");
+        assertEquals(0, gen.status(), gen.err());
+        assertEquals(7, gen.out().strip().split(" ").length);
+        Result gen2 = lethe("generate", "--model", tmp.resolve("again").toString(), "--prompt", "héllo",
+                "--max-new-tokens", "7", "--ids");
+        assertEquals(gen.out(), gen2.out(), "same seed, same model, same tokens");
+        try (CausalLm lm = CausalLm.load(dir, ModelSettings.defaults())) {
+            assertEquals(json.get("parameters").asLong(), lm.block().parameterCount());
+            assertEquals("héllo wörld", lm.tokenizer().decode(lm.tokenizer().encode("héllo wörld", false)));
+        }
+        Result bad = lethe("init-model", "--out", dir.toString(), "--preset", "huge");
+        assertEquals(1, bad.status());
+        assertTrue(bad.err().contains("unknown model preset 'huge'"), bad.err());
+    }
 }

@@ -57,6 +57,11 @@ public final class LmTokenizer implements AutoCloseable {
         }
     }
 
+    /** Number of ids a tokenizer.json can produce (largest id + 1): the smallest vocab_size that fits it. */
+    public static int vocabularySize(Path file) {
+        return maxTokenId(file) + 1;
+    }
+
     /** The largest id in the tokenizer's model vocabulary and added tokens. */
     static int maxTokenId(Path file) {
         JsonNode root;

@@ -74,6 +74,7 @@ public record ModelSettings(String device, String dtype, int threads) {
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("lethe.model.device: cannot parse '" + device + "'", e);
         }
+        // Only a GPU request asks the engine to count GPUs (the probe logs CUDA noise on CPU hosts).
         if (d.isGpu() && d.getDeviceId() >= engine.getGpuCount()) {
             throw new IllegalArgumentException("lethe.model.device = '" + device + "' but the PyTorch"
                     + " engine sees " + engine.getGpuCount() + " GPU(s)");
