@@ -1,10 +1,9 @@
 package org.lethe.model.io;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import org.lethe.testing.Fixtures;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -12,8 +11,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.util.List;
 
 /** Helpers for the safetensors tests: a PyTorch manager, the fixture model, hand-made files. */
 final class SafetensorsTestSupport {
@@ -24,25 +21,9 @@ final class SafetensorsTestSupport {
         return Engine.getEngine("PyTorch").newBaseManager(Device.cpu());
     }
 
-    /** The stories260K model directory, or the test is skipped with a message saying where it looked. */
+    /** The stories260K model directory, or a skipped test (see {@link Fixtures}). */
     static Path stories260K() {
-        String configured = System.getProperty("lethe.fixtures");
-        List<Path> candidates =
-                configured != null
-                        ? List.of(Paths.get(configured))
-                        : List.of(Paths.get("../shared/fixtures"), Paths.get("../../shared/fixtures"));
-        for (Path fixtures : candidates) {
-            Path dir = fixtures.resolve("stories260K");
-            if (Files.isRegularFile(dir.resolve("model.safetensors"))) {
-                return dir;
-            }
-        }
-        assumeTrue(
-                false,
-                "stories260K fixture not found in "
-                        + candidates
-                        + "; set -Dlethe.fixtures=/path/to/shared/fixtures to run this test");
-        return null;
+        return Fixtures.stories260k();
     }
 
     /**
