@@ -65,7 +65,8 @@ public final class LlamaAttention extends AbstractBlock {
         }
         kh = repeatKv(kh);
         vh = repeatKv(vh);
-        NDArray scores = qh.matMul(kh.transpose(0, 1, 3, 2)).mul(scale);
+        NDArray scores = qh.matMul(kh.transpose(0, 1, 3, 2));
+        scores = scores.mul(Scalars.like(scores, scale));
         // Softmax in float32 as HF's eager attention does, whatever the compute dtype.
         NDArray probs = scores.toType(DataType.FLOAT32, false).add(bias).softmax(-1)
                 .toType(qh.getDataType(), false);

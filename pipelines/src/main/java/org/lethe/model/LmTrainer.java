@@ -85,7 +85,8 @@ public final class LmTrainer implements AutoCloseable {
                 if (count == 0) {
                     throw new IllegalArgumentException("batch has no trainable target token");
                 }
-                NDArray loss = logp.mul(validF).sum().neg().div((float) count);
+                NDArray total = logp.mul(validF).sum().neg();
+                NDArray loss = total.div(Scalars.like(total, count));
                 collector.backward(loss);
                 return new StepResult(loss.getFloat(), Float.NaN, count);
             }

@@ -163,6 +163,39 @@ class LmTrainerTest {
     }
 
     @Test
+    void garbageCollectionDuringStepsDoesNotChangeGradients() throws Exception {
+        // Scalars saved by autograd must not live in GC-managed buffers (see Scalars).
+        float[][] weights = new float[2][];
+        for (int run = 0; run < 2; run++) {
+            Thread collector = null;
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            if (run == 1) {
+                collector = new Thread(() -> {
+                    while (!stop.get()) {
+                        System.gc();
+                    }
+                });
+                collector.setDaemon(true);
+                collector.start();
+            }
+            try (CausalLm model = CausalLm.fresh(tiny(), ModelSettings.defaults(), 31, null);
+                    LmTrainer trainer = new LmTrainer(model, AdamW.Settings.defaults(), 1.0)) {
+                for (int i = 0; i < 25; i++) {
+                    trainer.step(SEQS, SEQS, 1e-2);
+                }
+                weights[run] = model.block().hfParameters().get("model.layers.0.self_attn.q_proj.weight")
+                        .getArray().toFloatArray();
+            } finally {
+                stop.set(true);
+                if (collector != null) {
+                    collector.join();
+                }
+            }
+        }
+        assertArrayEquals(weights[0], weights[1]);
+    }
+
+    @Test
     void freshInitFollowsHfLlamaInit() {
         NDArray w = lm.block().hfParameters().get("model.layers.1.mlp.up_proj.weight").getArray();
         float[] v = w.toFloatArray();
