@@ -28,7 +28,7 @@ public final class TrainStepBench {
                 LmTrainer trainer = new LmTrainer(lm, AdamW.Settings.defaults(), 1.0)) {
             SplittableRandom rng = new SplittableRandom(7);
             int vocab = lm.config().vocabSize();
-            System.out.println("step,seconds_since_start,steps_per_s_window,loss,rss_mib");
+            System.out.println("step,seconds_since_start,steps_per_s_window,loss,rss_mib,heap_committed_mib");
             long start = System.nanoTime();
             long windowStart = start;
             for (int step = 1; step <= steps; step++) {
@@ -45,8 +45,9 @@ public final class TrainStepBench {
                 if (step % 100 == 0 || step == 1) {
                     long now = System.nanoTime();
                     int inWindow = step == 1 ? 1 : (step % 100 == 0 && step > 100 ? 100 : 99);
-                    System.out.printf("%d,%.2f,%.2f,%.4f,%.1f%n", step, (now - start) / 1e9,
-                            inWindow / ((now - windowStart) / 1e9), r.loss(), rssMib());
+                    System.out.printf("%d,%.2f,%.2f,%.4f,%.1f,%.1f%n", step, (now - start) / 1e9,
+                            inWindow / ((now - windowStart) / 1e9), r.loss(), rssMib(),
+                            Runtime.getRuntime().totalMemory() / 1048576.0);
                     windowStart = now;
                 }
             }

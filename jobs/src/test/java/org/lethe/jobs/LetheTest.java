@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Timestamp;
 import java.util.List;
@@ -26,20 +23,9 @@ class LetheTest {
 
     @TempDir Path root;
 
-    /** What one CLI invocation printed and returned. */
-    private record Result(int status, String out, String err) {}
-
-    private static Result lethe(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Lethe.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
     @Test
     void helpListsTheCommands() {
-        Result help = lethe("--help");
+        Cli help = Cli.run("--help");
         assertEquals(0, help.status());
         assertTrue(help.out().contains("Commands:"), help.out());
         assertTrue(help.out().contains("  config "), help.out());
@@ -51,7 +37,7 @@ class LetheTest {
     void everyCommandHasHelp() {
         for (LetheCommand command : Lethe.commands()) {
             String name = command.getClass().getAnnotation(picocli.CommandLine.Command.class).name();
-            Result help = lethe(name, "--help");
+            Cli help = Cli.run(name, "--help");
             assertEquals(0, help.status(), name);
             assertTrue(help.out().startsWith("Usage: lethe " + name), help.out());
             assertTrue(help.out().contains("--set=KEY=VALUE"), help.out());
@@ -62,7 +48,7 @@ class LetheTest {
 
     @Test
     void configPrintsOnlyTheResolvedJson() throws Exception {
-        Result config = lethe("config", "--set", "lethe.model.threads=2");
+        Cli config = Cli.run("config", "--set", "lethe.model.threads=2");
         assertEquals(0, config.status(), config.err());
         assertEquals("", config.err());
         assertTrue(config.out().endsWith("}\n"), config.out());
@@ -74,7 +60,7 @@ class LetheTest {
 
     @Test
     void unknownSetKeyFailsWithOneLineOnStderr() {
-        Result config = lethe("config", "--set", "lethe.model.thread=2");
+        Cli config = Cli.run("config", "--set", "lethe.model.thread=2");
         assertEquals(1, config.status());
         assertEquals("", config.out());
         assertEquals("lethe config: error: unknown key 'lethe.model.thread' (from --set lethe.model.thread=2);"
@@ -83,7 +69,7 @@ class LetheTest {
 
     @Test
     void verbosePrintsTheStackTraceToo() {
-        Result config = lethe("config", "--verbose", "--set", "model.threads");
+        Cli config = Cli.run("config", "--verbose", "--set", "model.threads");
         assertEquals(1, config.status());
         assertEquals("", config.out());
         List<String> lines = config.err().lines().toList();
@@ -95,18 +81,18 @@ class LetheTest {
 
     @Test
     void usageErrorsExitWithTwo() {
-        Result badRunId = lethe("config", "--run-id", "scheduled__2024-01-01T00:00:00+00:00");
+        Cli badRunId = Cli.run("config", "--run-id", "scheduled__2024-01-01T00:00:00+00:00");
         assertEquals(2, badRunId.status());
         assertEquals("", badRunId.out());
         assertEquals("lethe config: error: invalid run id 'scheduled__2024-01-01T00:00:00+00:00': only [A-Za-z0-9._-]"
                 + " is allowed (sanitized: 'scheduled__2024-01-01T00_00_00_00_00') (see 'lethe config --help')\n", badRunId.err());
 
-        Result typo = lethe("sqll");
+        Cli typo = Cli.run("sqll");
         assertEquals(2, typo.status());
         assertTrue(typo.err().startsWith("lethe: error: Unmatched argument at index 0: 'sqll'; did you mean sql?"),
                 typo.err());
 
-        Result none = lethe();
+        Cli none = Cli.run();
         assertEquals(2, none.status());
         assertEquals("lethe: error: no command given (see 'lethe --help')\n", none.err());
     }
@@ -125,7 +111,7 @@ class LetheTest {
                 RowFactory.create("b", 3, null, at),
                 RowFactory.create("b", 4, "", at)), schema));
 
-        Result sql = lethe("sql", "SELECT run_id, sample, text, at FROM samples ORDER BY sample", "--root", root.toString(), "--csv");
+        Cli sql = Cli.run("sql", "SELECT run_id, sample, text, at FROM samples ORDER BY sample", "--root", root.toString(), "--csv");
         assertEquals(0, sql.status(), sql.err());
         assertEquals(String.join("\n",
                 "run_id,sample,text,at",
@@ -143,20 +129,20 @@ class LetheTest {
         new TableStore(SPARK.session(), root.toString()).write("scores", SPARK.session().createDataFrame(List.of(
                 RowFactory.create("a", 0.5), RowFactory.create("b", null)), schema));
 
-        Result sql = lethe("sql", "SELECT run_id, score FROM scores ORDER BY run_id", "--set", "store.root=" + root);
+        Cli sql = Cli.run("sql", "SELECT run_id, score FROM scores ORDER BY run_id", "--set", "store.root=" + root);
         assertEquals(0, sql.status(), sql.err());
         assertEquals("{\"run_id\":\"a\",\"score\":0.5}\n{\"run_id\":\"b\",\"score\":null}\n", sql.out());
     }
 
     @Test
     void sqlErrorsAreOneLine() {
-        Result sql = lethe("sql", "SELECT * FROM nowhere", "--root", root.toString(), "--csv");
+        Cli sql = Cli.run("sql", "SELECT * FROM nowhere", "--root", root.toString(), "--csv");
         assertEquals(1, sql.status());
         assertEquals("", sql.out());
         assertTrue(sql.err().startsWith("lethe sql: error: [TABLE_OR_VIEW_NOT_FOUND]"), sql.err());
         assertEquals(1, sql.err().lines().count(), sql.err());
 
-        Result noRoot = lethe("sql", "SELECT 1");
+        Cli noRoot = Cli.run("sql", "SELECT 1");
         assertEquals(2, noRoot.status());
         assertEquals("lethe sql: error: no table root: give --root ROOT or set lethe.store.root (see 'lethe sql --help')\n",
                 noRoot.err());

@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -31,16 +28,6 @@ class ModelCommandsTest {
         reference = new ObjectMapper().readTree(model.resolve("reference.json").toFile());
     }
 
-    private record Result(int status, String out, String err) {}
-
-    private static Result lethe(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Lethe.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
     private static String joined(JsonNode ids) {
         return StreamSupport.stream(ids.spliterator(), false).map(JsonNode::asText)
                 .collect(Collectors.joining(" "));
@@ -49,18 +36,18 @@ class ModelCommandsTest {
     @Test
     void generatePrintsHfGreedyIdsAndText() {
         JsonNode c = reference.get("cases").get(0);
-        Result ids = lethe("generate", "--model", model.toString(), "--prompt", c.get("prompt").asText(),
+        Cli ids = Cli.run("generate", "--model", model.toString(), "--prompt", c.get("prompt").asText(),
                 "--max-new-tokens", "48", "--ids");
         assertEquals(0, ids.status(), ids.err());
         assertEquals(joined(c.get("greedy_48")) + "\n", ids.out());
-        Result text = lethe("generate", "--model", model.toString(), "--prompt", c.get("prompt").asText(),
+        Cli text = Cli.run("generate", "--model", model.toString(), "--prompt", c.get("prompt").asText(),
                 "--max-new-tokens", "48");
         assertEquals(c.get("greedy_48_text").asText() + "\n", text.out());
     }
 
     @Test
     void maxNewTokensIsExactAndAnEmptyPromptStartsFromBos() {
-        Result five = lethe("generate", "--model", model.toString(), "--prompt", "", "--max-new-tokens", "5", "--ids");
+        Cli five = Cli.run("generate", "--model", model.toString(), "--prompt", "", "--max-new-tokens", "5", "--ids");
         assertEquals(0, five.status(), five.err());
         String[] tokens = five.out().strip().split(" ");
         assertEquals(5, tokens.length);
@@ -75,7 +62,7 @@ class ModelCommandsTest {
     @Test
     void scorePrintsOneJsonObjectMatchingHf() throws Exception {
         for (JsonNode c : reference.get("cases")) {
-            Result r = lethe("score", "--model", model.toString(), "--text", c.get("prompt").asText());
+            Cli r = Cli.run("score", "--model", model.toString(), "--text", c.get("prompt").asText());
             assertEquals(0, r.status(), r.err());
             assertEquals(1, r.out().lines().count());
             JsonNode json = new ObjectMapper().readTree(r.out());
@@ -91,7 +78,7 @@ class ModelCommandsTest {
 
     @Test
     void aMissingModelIsOneErrorLineNamingTheDirectory(@org.junit.jupiter.api.io.TempDir Path tmp) {
-        Result r = lethe("score", "--model", tmp.resolve("nope").toString(), "--text", "hi");
+        Cli r = Cli.run("score", "--model", tmp.resolve("nope").toString(), "--text", "hi");
         assertEquals(1, r.status());
         assertEquals("", r.out());
         assertEquals(1, r.err().lines().count(), r.err());
@@ -102,23 +89,23 @@ class ModelCommandsTest {
     void initModelWritesALoadableSeededModelWithAByteTokenizer(@org.junit.jupiter.api.io.TempDir Path tmp)
             throws Exception {
         Path dir = tmp.resolve("fresh");
-        Result r = lethe("init-model", "--out", dir.toString(), "--preset", "tiny", "--seed", "4");
+        Cli r = Cli.run("init-model", "--out", dir.toString(), "--preset", "tiny", "--seed", "4");
         assertEquals(0, r.status(), r.err());
         JsonNode json = new ObjectMapper().readTree(r.out());
         assertEquals(259, json.get("vocab_size").asInt());
-        Result again = lethe("init-model", "--out", tmp.resolve("again").toString(), "--preset", "tiny", "--seed", "4");
+        Cli again = Cli.run("init-model", "--out", tmp.resolve("again").toString(), "--preset", "tiny", "--seed", "4");
         assertEquals(r.out().replace(dir.toString(), ""), again.out().replace(tmp.resolve("again").toString(), ""));
-        Result gen = lethe("generate", "--model", dir.toString(), "--prompt", "héllo", "--max-new-tokens", "7", "--ids");
+        Cli gen = Cli.run("generate", "--model", dir.toString(), "--prompt", "héllo", "--max-new-tokens", "7", "--ids");
         assertEquals(0, gen.status(), gen.err());
         assertEquals(7, gen.out().strip().split(" ").length);
-        Result gen2 = lethe("generate", "--model", tmp.resolve("again").toString(), "--prompt", "héllo",
+        Cli gen2 = Cli.run("generate", "--model", tmp.resolve("again").toString(), "--prompt", "héllo",
                 "--max-new-tokens", "7", "--ids");
         assertEquals(gen.out(), gen2.out(), "same seed, same model, same tokens");
         try (CausalLm lm = CausalLm.load(dir, ModelSettings.defaults())) {
             assertEquals(json.get("parameters").asLong(), lm.block().parameterCount());
             assertEquals("héllo wörld", lm.tokenizer().decode(lm.tokenizer().encode("héllo wörld", false)));
         }
-        Result bad = lethe("init-model", "--out", dir.toString(), "--preset", "huge");
+        Cli bad = Cli.run("init-model", "--out", dir.toString(), "--preset", "huge");
         assertEquals(1, bad.status());
         assertTrue(bad.err().contains("unknown model preset 'huge'"), bad.err());
     }

@@ -1,5 +1,6 @@
 package org.lethe.model;
 
+import java.util.Arrays;
 import java.util.List;
 
 /** Token ids of several sequences packed into one rectangle with a 1/0 attention mask. */
@@ -7,37 +8,28 @@ public record Batch(long[] ids, long[] mask, int rows, int columns) {
 
     /** Sequences left-aligned, padding after them (scoring, training). */
     public static Batch rightPadded(List<long[]> sequences, int columns, long padId) {
-        int rows = sequences.size();
-        long[] ids = new long[rows * columns];
-        long[] mask = new long[rows * columns];
-        java.util.Arrays.fill(ids, padId);
-        for (int r = 0; r < rows; r++) {
-            long[] s = sequences.get(r);
-            if (s.length > columns) {
-                throw new IllegalArgumentException("sequence " + r + " has " + s.length
-                        + " tokens, more than the batch width " + columns);
-            }
-            System.arraycopy(s, 0, ids, r * columns, s.length);
-            java.util.Arrays.fill(mask, r * columns, r * columns + s.length, 1L);
-        }
-        return new Batch(ids, mask, rows, columns);
+        return pack(sequences, columns, padId, false);
     }
 
     /** Sequences right-aligned, padding before them (batched generation). */
     public static Batch leftPadded(List<long[]> sequences, int columns, long padId) {
+        return pack(sequences, columns, padId, true);
+    }
+
+    private static Batch pack(List<long[]> sequences, int columns, long padId, boolean padLeft) {
         int rows = sequences.size();
         long[] ids = new long[rows * columns];
         long[] mask = new long[rows * columns];
-        java.util.Arrays.fill(ids, padId);
+        Arrays.fill(ids, padId);
         for (int r = 0; r < rows; r++) {
             long[] s = sequences.get(r);
             if (s.length > columns) {
                 throw new IllegalArgumentException("sequence " + r + " has " + s.length
                         + " tokens, more than the batch width " + columns);
             }
-            int start = r * columns + columns - s.length;
+            int start = r * columns + (padLeft ? columns - s.length : 0);
             System.arraycopy(s, 0, ids, start, s.length);
-            java.util.Arrays.fill(mask, start, start + s.length, 1L);
+            Arrays.fill(mask, start, start + s.length, 1L);
         }
         return new Batch(ids, mask, rows, columns);
     }

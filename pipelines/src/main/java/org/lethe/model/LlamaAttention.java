@@ -4,12 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.AbstractBlock;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
 /** Grouped-query causal self-attention with rotary position embedding (HF Llama layout). */
-public final class LlamaAttention extends AbstractBlock {
+public final class LlamaAttention extends ShapePreservingBlock {
 
     final Projection q;
     final Projection k;
@@ -95,10 +94,5 @@ public final class LlamaAttention extends AbstractBlock {
     protected NDList forwardInternal(
             ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
         return new NDList(forward(ps, in.get(0), in.get(1), in.get(2), in.get(3), null, 0, training));
-    }
-
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return new Shape[] {inputShapes[0]};
     }
 }

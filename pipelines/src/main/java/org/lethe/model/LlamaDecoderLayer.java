@@ -3,12 +3,11 @@ package org.lethe.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.AbstractBlock;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
 /** One pre-norm decoder layer: attention and SwiGLU MLP, each around a residual connection. */
-public final class LlamaDecoderLayer extends AbstractBlock {
+public final class LlamaDecoderLayer extends ShapePreservingBlock {
 
     final RmsNorm inputLayernorm;
     final LlamaAttention selfAttn;
@@ -38,10 +37,5 @@ public final class LlamaDecoderLayer extends AbstractBlock {
     protected NDList forwardInternal(
             ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
         return new NDList(forward(ps, in.get(0), in.get(1), in.get(2), in.get(3), null, training));
-    }
-
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return new Shape[] {inputShapes[0]};
     }
 }

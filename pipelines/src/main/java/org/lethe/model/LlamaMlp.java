@@ -3,13 +3,12 @@ package org.lethe.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Activation;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
 /** The SwiGLU feed-forward block: {@code down(silu(gate(x)) * up(x))}. */
-public final class LlamaMlp extends AbstractBlock {
+public final class LlamaMlp extends ShapePreservingBlock {
 
     final Projection gate;
     final Projection up;
@@ -38,10 +37,5 @@ public final class LlamaMlp extends AbstractBlock {
     protected NDList forwardInternal(
             ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         return new NDList(forward(ps, inputs.singletonOrThrow(), training));
-    }
-
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return new Shape[] {inputShapes[0]};
     }
 }
