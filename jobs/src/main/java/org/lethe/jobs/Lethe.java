@@ -43,6 +43,7 @@ public final class Lethe implements Runnable {
      */
     static List<LetheCommand> commands() {
         return List.of(
+                new IngestCommand(),
                 new InitModelCommand(),
                 new GenerateCommand(),
                 new ScoreCommand(),

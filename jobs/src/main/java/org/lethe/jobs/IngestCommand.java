@@ -1,0 +1,59 @@
+package org.lethe.jobs;
+
+import org.apache.spark.sql.SparkSession;
+import org.lethe.config.LetheConfig;
+import org.lethe.data.IngestJob;
+import org.lethe.store.RunIds;
+import org.lethe.store.TableStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code lethe ingest}: corpora to the examples / memberships / rejects tables. */
+@Command(name = "ingest", mixinStandardHelpOptions = true,
+    description = {
+        "Ingest a corpus into the examples, memberships, rejects (and refusals) tables.",
+        "tofu: a folder in the TOFU layout (full, forgetXX, retainXX, holdoutXX, *_perturbed, real_authors*,",
+        "world_facts*, idontknow.jsonl; other files and sub-folders are skipped and listed). qa: JSONL/JSON/",
+        "Parquet/CSV question/answer files (lethe.ingest.qa.*). Every input row becomes one membership or one",
+        "reject with its reason; with --strict any reject fails the job and nothing is written. Prints a",
+        "JSON summary. The run id defaults to ingest-<dataset>."})
+public final class IngestCommand extends JobCommand {
+
+    @Option(names = "--format", required = true, paramLabel = "tofu|qa", description = "Input layout.")
+    private String format;
+
+    @Option(names = "--input", required = true, paramLabel = "PATH", description = "Input folder or file.")
+    private String input;
+
+    @Option(names = "--dataset", required = true, paramLabel = "NAME", description = "Dataset name ([A-Za-z0-9._-]+).")
+    private String dataset;
+
+    @Option(names = "--model", paramLabel = "DIR",
+        description = "Model directory whose tokenizer encodes the samples (TOFU's template, lethe.data.template.*);"
+            + " without it rows are limited by characters (lethe.ingest.max_chars).")
+    private String model;
+
+    @Option(names = "--split", paramLabel = "NAME", description = "qa: the split of every row (default: the file stem).")
+    private String split;
+
+    @Option(names = "--strict", description = "Fail (no tables written) when any row is rejected.")
+    private boolean strict;
+
+    @Override
+    protected String job() {
+        return "ingest";
+    }
+
+    @Override
+    protected String defaultRunId() {
+        return "ingest-" + dataset;
+    }
+
+    @Override
+    protected Outcome runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) {
+        RunIds.validate(dataset, "--dataset");
+        IngestJob.Summary summary = new IngestJob(spark, store, config).run(new IngestJob.Request(
+                IngestJob.Format.parse(format), input, dataset, runId, model, strict, split));
+        return new Outcome(summary.toJson(), model, summary.dataFingerprint());
+    }
+}
