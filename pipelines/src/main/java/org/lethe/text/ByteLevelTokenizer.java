@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Writes a Hugging Face {@code tokenizer.json} for a byte-level BPE with no merges: ids 0-2 are
@@ -36,6 +37,15 @@ public final class ByteLevelTokenizer {
     }
 
     static ObjectNode json() {
+        return json(List.of(), List.of());
+    }
+
+    /**
+     * The tokenizer.json tree with {@code mergedTokens} as ids 259 upwards and {@code merges}
+     * ({@code "left right"}, in rank order) in the BPE model; the byte ids and specials stay fixed
+     * so a trained tokenizer keeps the byte-level one's ids.
+     */
+    static ObjectNode json(List<String> mergedTokens, List<String> merges) {
         ObjectNode root = JSON.createObjectNode();
         root.put("version", "1.0");
         root.putNull("truncation");
@@ -68,7 +78,11 @@ public final class ByteLevelTokenizer {
         for (int b = 0; b < 256; b++) {
             vocab.put(new String(Character.toChars(alphabet[b])), 3 + b);
         }
-        model.putArray("merges");
+        for (int i = 0; i < mergedTokens.size(); i++) {
+            vocab.put(mergedTokens.get(i), VOCAB_SIZE + i);
+        }
+        ArrayNode mergeList = model.putArray("merges");
+        merges.forEach(mergeList::add);
         return root;
     }
 
