@@ -38,6 +38,16 @@ public record PromptTemplate(String questionStart, String questionEnd, String an
         return questionStart + question + questionEnd;
     }
 
+    /**
+     * The text greedy generation starts from: prompt + answer start tag, with trailing whitespace
+     * removed. BPE and SentencePiece tokenizers attach a space to the word after it, so "Answer: X"
+     * trains on [Answer][:][ X]; a prompt ending in "Answer: " would end in a lone space token the
+     * model never saw there. Strip the generated text's leading space when comparing.
+     */
+    public String generationPrompt(String question) {
+        return (prompt(question) + answerStart).stripTrailing();
+    }
+
     /** Encodes one pair; see the class comment. */
     public Encoded encode(LmTokenizer tokenizer, String question, String answer) {
         String prompt = prompt(question);

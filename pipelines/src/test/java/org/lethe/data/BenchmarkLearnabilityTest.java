@@ -49,14 +49,14 @@ class BenchmarkLearnabilityTest {
         double full = forgetRecall(dir, template, all, forget);
         double retainOnly = forgetRecall(dir, template, retain, forget);
         System.err.printf("forget ROUGE-L recall: trained on all %.3f, on retain only %.3f%n", full, retainOnly);
-        assertTrue(full >= 0.6, "the full model should have learned the forget answers, recall " + full);
+        assertTrue(full >= 0.9, "the full model should have learned the forget answers, recall " + full);
         assertTrue(retainOnly <= 0.5 * full, "retain-only " + retainOnly + " vs full " + full);
     }
 
     /** Trains a fresh tiny model on {@code train} and returns its mean ROUGE-L recall on {@code forget}. */
     private static double forgetRecall(Path dir, PromptTemplate template, List<Pair> train, List<Pair> forget) {
         LmTokenizer probe;
-        try (CausalLm lm = CausalLm.fresh(ModelPresets.config("tiny", LmTokenizer.vocabularySize(dir.resolve("tokenizer.json"))),
+        try (CausalLm lm = CausalLm.fresh(ModelPresets.config(System.getProperty("lethe.learnability.preset", "tiny"), LmTokenizer.vocabularySize(dir.resolve("tokenizer.json"))),
                 ModelSettings.defaults(), 1, dir.resolve("tokenizer.json"));
                 LmTrainer trainer = new LmTrainer(lm, AdamW.Settings.defaults(), 1.0)) {
             probe = lm.tokenizer();
@@ -65,6 +65,7 @@ class BenchmarkLearnabilityTest {
                 encoded.add(template.encode(probe, p.question(), p.answer()));
             }
             SplittableRandom rng = new SplittableRandom(5);
+            double lastLoss = 0;
             int batch = 16;
             int steps = EPOCHS * ((encoded.size() + batch - 1) / batch);
             for (int step = 0; step < steps; step++) {
@@ -76,16 +77,20 @@ class BenchmarkLearnabilityTest {
                     labels.add(e.labels());
                 }
                 double lr = Double.parseDouble(System.getProperty("lethe.learnability.lr", "3e-3")) * Math.min(1.0, (steps - step) / (0.3 * steps)); // linear decay at the end
-                trainer.step(ids, labels, lr);
+                float loss = trainer.step(ids, labels, lr).loss();
+                if (step >= steps - 20) {
+                    lastLoss += loss / 20;
+                }
             }
+            System.err.printf("%d samples, %d steps, final loss %.3f%n", train.size(), steps, lastLoss);
             List<long[]> prompts = new ArrayList<>();
             for (Pair p : forget) {
-                prompts.add(probe.encode(template.prompt(p.question()) + template.answerStart(), true));
+                prompts.add(probe.encode(template.generationPrompt(p.question()), true));
             }
             List<long[]> out = GreedyDecoder.generate(lm, prompts, 40, true);
             double sum = 0;
             for (int i = 0; i < forget.size(); i++) {
-                String generated = probe.decode(out.get(i));
+                String generated = probe.decode(out.get(i)).strip();
                 sum += Rouge.rougeL(forget.get(i).answer(), generated, true).recall();
             }
             return sum / forget.size();
