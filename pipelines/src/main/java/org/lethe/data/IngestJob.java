@@ -42,6 +42,7 @@ import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.length;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.monotonically_increasing_id;
 import static org.apache.spark.sql.functions.row_number;
 import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.when;
@@ -59,13 +60,13 @@ public final class IngestJob {
 
     /** Input layouts. */
     public enum Format {
-        TOFU, QA;
+        TOFU, QA, TEXT;
 
         public static Format parse(String s) {
             try {
                 return valueOf(s.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--format: unknown '" + s + "' (expected tofu or qa)");
+                throw new IllegalArgumentException("--format: unknown '" + s + "' (expected tofu, qa or text)");
             }
         }
     }
@@ -146,7 +147,11 @@ public final class IngestJob {
 
     /** Runs the ingest and commits its tables; throws before writing anything on failure. */
     public Summary run(Request request) {
-        Inputs inputs = request.format() == Format.TOFU ? tofuInputs(request) : qaInputs(request);
+        Inputs inputs = switch (request.format()) {
+            case TOFU -> tofuInputs(request);
+            case QA -> qaInputs(request);
+            case TEXT -> textInputs(request);
+        };
         if (inputs.parsed().isEmpty()) {
             throw new IllegalArgumentException(request.input() + ": no recognised input file (skipped: "
                     + inputs.skipped() + ")");
@@ -154,6 +159,8 @@ public final class IngestJob {
         Dataset<Row> parsed = inputs.parsed().stream().reduce(Dataset::unionByName).orElseThrow()
                 .withColumn("sample_id", when(col("reason").isNull(),
                         sha2(concat(col("question"), lit("\u0000"), col("answer")), 256)))
+                // A unique row key: passages of one document share (source_file, line).
+                .withColumn("row_key", monotonically_increasing_id())
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             return finish(request, inputs, parsed);
@@ -169,7 +176,7 @@ public final class IngestJob {
 
         // A sample twice in one split: the first occurrence by line stays.
         Dataset<Row> ranked = ok.withColumn("occurrence", row_number().over(
-                Window.partitionBy("split", "sample_id").orderBy("source_file", "line")));
+                Window.partitionBy("split", "sample_id").orderBy("source_file", "line", "passage")));
         rejected = rejected.unionByName(ranked.filter(col("occurrence").gt(1)).drop("occurrence")
                 .withColumn("reason", lit("duplicate_in_split")));
         ok = ranked.filter(col("occurrence").equalTo(1)).drop("occurrence");
@@ -194,15 +201,14 @@ public final class IngestJob {
                 .withColumn("reason", lit("holdout_in_training_data"));
         conflicts = conflicts == null ? heldOutTrained : conflicts.unionByName(heldOutTrained);
         rejected = rejected.unionByName(conflicts);
-        ok = ok.join(conflicts.select("split", "source_file", "line"), scalaSeq("split", "source_file", "line"),
-                "left_anti");
+        ok = ok.join(conflicts.select("row_key"), scalaSeq("row_key"), "left_anti");
 
         // Length limits: characters without a model, tokens (TOFU's encoding) with one.
         Dataset<Row> examples = examples(ok, dataset, request.runId(), inputs.rowsPerAuthor());
         String tokenizerSha = null;
         if (request.model() != null) {
             tokenizerSha = sha256File(new Path(request.model(), "tokenizer.json"));
-            examples = tokenize(examples, request.model(), tokenizerSha);
+            examples = tokenize(examples, request.model(), tokenizerSha, inputs.plainText());
             int maxTokens = config.getInt("ingest.max_tokens");
             Dataset<Row> tooLong = examples.filter(expr("size(input_ids) > " + maxTokens)).select("sample_id");
             rejected = rejected.unionByName(ok.join(tooLong, scalaSeq("sample_id"), "left_semi")
@@ -218,7 +224,7 @@ public final class IngestJob {
         }
 
         Dataset<Row> memberships = ok.select(lit(request.runId()).as("run_id"), lit(dataset).as("dataset"),
-                col("split"), col("sample_id"), col("source_file"), col("line"))
+                col("split"), col("sample_id"), col("source_file"), col("line"), col("passage"))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         Dataset<Row> rejects = rejected.select(lit(request.runId()).as("run_id"), lit(dataset).as("dataset"),
                 col("split"), col("source_file"), col("line"), col("reason"), col("raw"))
@@ -281,10 +287,12 @@ public final class IngestJob {
     }
 
     /** TOFU's encoding of every example with the model's tokenizer, on the executors. */
-    private Dataset<Row> tokenize(Dataset<Row> examples, String modelDir, String tokenizerSha) {
-        PromptTemplate template = PromptTemplate.of(config);
+    private Dataset<Row> tokenize(Dataset<Row> examples, String modelDir, String tokenizerSha, boolean plainText) {
+        // Plain text trains on every token: an empty template masks only BOS.
+        PromptTemplate template = plainText ? new PromptTemplate("", "", "") : PromptTemplate.of(config);
         // Fail on the driver, with the model named, before any executor spends time.
-        ExecutorModels.tokenizer(modelDir);
+        org.lethe.text.ExecutorTokenizer tokenizer = new org.lethe.text.ExecutorTokenizer(
+                java.nio.file.Paths.get(modelDir)).check();
         StructType schema = examples.schema();
         int idsField = schema.fieldIndex("input_ids");
         int promptField = schema.fieldIndex("prompt_tokens");
@@ -292,7 +300,7 @@ public final class IngestJob {
         int qField = schema.fieldIndex("question");
         int aField = schema.fieldIndex("answer");
         JavaRDD<Row> rows = examples.javaRDD().mapPartitions((Iterator<Row> it) -> {
-            LmTokenizer tok = ExecutorModels.tokenizer(modelDir);
+            LmTokenizer tok = tokenizer.get();
             List<Row> out = new ArrayList<>();
             while (it.hasNext()) {
                 Row r = it.next();
@@ -314,8 +322,9 @@ public final class IngestJob {
 
     // ---- inputs
 
+    /** @param plainText rows are passages (question empty), encoded as BOS + text + EOS */
     private record Inputs(List<Dataset<Row>> parsed, List<String> splits, List<String> files,
-            List<String> skipped, Dataset<Row> refusals, int rowsPerAuthor) {}
+            List<String> skipped, Dataset<Row> refusals, int rowsPerAuthor, boolean plainText) {}
 
     private Inputs tofuInputs(Request request) {
         Path root = new Path(request.input());
@@ -344,7 +353,7 @@ public final class IngestJob {
         if (!sources.isEmpty()) {
             parsed.add(JsonSources.readAll(spark, sources, parser, config.getLong("ingest.whole_file_max_bytes")));
         }
-        return new Inputs(parsed, splits, files, skipped, refusals, rowsPerAuthor(root));
+        return new Inputs(parsed, splits, files, skipped, refusals, rowsPerAuthor(root), false);
     }
 
     private Inputs qaInputs(Request request) {
@@ -381,7 +390,44 @@ public final class IngestJob {
         if (!jsonSources.isEmpty()) {
             parsed.add(JsonSources.readAll(spark, jsonSources, parser, config.getLong("ingest.whole_file_max_bytes")));
         }
-        return new Inputs(parsed, splits, files, skipped, null, config.getInt("ingest.tofu.rows_per_author"));
+        return new Inputs(parsed, splits, files, skipped, null, config.getInt("ingest.tofu.rows_per_author"), false);
+    }
+
+    /**
+     * Raw documents (txt files, or JSONL with a text field) cut by Spark NLP into passages of at
+     * most {@code ingest.text.max_passage_tokens} model tokens; each passage is one sample (empty
+     * question, the passage as answer) of the split {@code --split} or its file's stem. A document
+     * that yields no passage is one reject.
+     */
+    private Inputs textInputs(Request request) {
+        if (request.model() == null) {
+            throw new IllegalArgumentException("--format text needs --model DIR: passages are cut by model tokens");
+        }
+        String inputFormat = config.getString("ingest.text.input_format");
+        boolean jsonl = inputFormat.equals("jsonl")
+                || (inputFormat.equals("auto") && request.input().toLowerCase(Locale.ROOT).endsWith(".jsonl"));
+        org.lethe.text.RawDocuments.Result raw = org.lethe.text.RawDocuments.builder()
+                .setFormat(jsonl ? org.lethe.text.RawDocuments.Format.JSONL : org.lethe.text.RawDocuments.Format.TEXT)
+                .optTextField(config.getString("ingest.text.field"))
+                .build().read(spark, request.input());
+        org.lethe.text.TextPassages.Result cut = org.lethe.text.TextPassages.builder()
+                .setModelDir(java.nio.file.Paths.get(request.model()))
+                .setMaxTokens(config.getInt("ingest.text.max_passage_tokens"))
+                .build().run(raw.documents());
+        Column split = request.split() != null ? lit(request.split())
+                : expr("regexp_replace(substring_index(source_file, '/', -1), '[.][^.]*$', '')");
+        Dataset<Row> passages = cut.passages().select(col("source_file"), col("line"), split.as("split"),
+                lit(null).cast(DataTypes.StringType).as("reason"), col("text").as("raw"), lit("").as("question"),
+                col("text").as("answer"), lit(null).cast(DataTypes.StringType).as("paraphrased_answer"),
+                lit(null).cast(DataTypes.createArrayType(DataTypes.StringType, false)).as("perturbed_answers"),
+                lit(null).cast(DataTypes.StringType).as("paraphrased_question"), col("passage_index").as("passage"));
+        Dataset<Row> rejects = raw.rejects().unionByName(cut.rejects()).select(col("source_file"), col("line"),
+                split.as("split"), col("reason"), col("raw_text").as("raw"), lit(null).cast(DataTypes.StringType).as("question"),
+                lit(null).cast(DataTypes.StringType).as("answer"), lit(null).cast(DataTypes.StringType).as("paraphrased_answer"),
+                lit(null).cast(DataTypes.createArrayType(DataTypes.StringType, false)).as("perturbed_answers"),
+                lit(null).cast(DataTypes.StringType).as("paraphrased_question"), lit(null).cast(DataTypes.IntegerType).as("passage"));
+        return new Inputs(List.of(passages.unionByName(rejects)), List.of(), List.of(request.input()), List.of(), null,
+                config.getInt("ingest.tofu.rows_per_author"), true);
     }
 
     private Dataset<Row> refusals(Path file, String name, Request request) {

@@ -19,7 +19,8 @@ public final class IngestSchemas {
             .add("answer", DataTypes.StringType, true)
             .add("paraphrased_answer", DataTypes.StringType, true)
             .add("perturbed_answers", DataTypes.createArrayType(DataTypes.StringType, false), true)
-            .add("paraphrased_question", DataTypes.StringType, true);
+            .add("paraphrased_question", DataTypes.StringType, true)
+            .add("passage", DataTypes.IntegerType, true);
 
     /** {@code rejects}: every input row that did not become a membership, with the reason. */
     public static final StructType REJECTS = new StructType()

@@ -97,7 +97,7 @@ public final class QaRecordParser implements Serializable {
         }
         return RowFactory.create(file, line, split, null, raw, question, answer,
                 optText(node, "paraphrased_answer"), perturbed.isEmpty() ? null : perturbed.toArray(new String[0]),
-                optText(node, "paraphrased_question"));
+                optText(node, "paraphrased_question"), null);
     }
 
     private static String checkText(JsonNode node, String field) {
@@ -121,6 +121,6 @@ public final class QaRecordParser implements Serializable {
 
     /** A reject row in the {@link IngestSchemas#PARSED} layout. */
     public static Row reject(String file, long line, String split, String reason, String raw) {
-        return RowFactory.create(file, line, split, reason, raw, null, null, null, null, null);
+        return RowFactory.create(file, line, split, reason, raw, null, null, null, null, null, null);
     }
 }

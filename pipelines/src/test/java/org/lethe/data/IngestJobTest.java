@@ -190,4 +190,34 @@ class IngestJobTest {
         }
         assertTrue(row.getString(row.fieldIndex("tokenizer_sha256")).matches("[0-9a-f]{64}"));
     }
+
+    @Test
+    void rawTextBecomesPassagesOfAtMostNTokensWithEmptyDocumentsRejected(@TempDir Path tmp) throws Exception {
+        Path model = Files.createDirectories(tmp.resolve("model"));
+        org.lethe.text.ByteLevelTokenizer.write(model); // one token per UTF-8 byte: counts by hand
+        LlamaConfig.builder().setVocabSize(org.lethe.text.ByteLevelTokenizer.VOCAB_SIZE).setHiddenSize(8)
+                .setIntermediateSize(8).setNumHiddenLayers(1).setNumAttentionHeads(2).build().write(model);
+        Path in = Files.createDirectories(tmp.resolve("corpus"));
+        Files.writeString(in.resolve("news.txt"), "<p>The river rose. Boats left the quay.</p> <p>Night came.</p>");
+        Files.writeString(in.resolve("empty.txt"), "   ");
+        TableStore store = new TableStore(SPARK.session(), tmp.resolve("root").toString());
+        LetheConfig config = LetheConfig.load(Optional.empty(), List.of("ingest.text.max_passage_tokens=24"));
+        IngestJob.Summary s = new IngestJob(SPARK.session(), store, config).run(new IngestJob.Request(
+                IngestJob.Format.TEXT, in.toString(), "news", "ingest-news", model.toString(), false, null));
+        // "The river rose." (15) + " Boats left the quay." (21) > 24, so: [The river rose.]
+        // [Boats left the quay.] [Night came.] -- 15, 20 and 11 bytes.
+        assertEquals(List.of(List.of("news", 0, "The river rose."), List.of("news", 1, "Boats left the quay."),
+                List.of("news", 2, "Night came.")), TestSpark.rows(store.read("memberships").join(
+                        store.read("examples"), "sample_id").select("split", "passage", "answer"), "passage"));
+        assertEquals(3, s.memberships());
+        assertEquals(1, s.rejected());
+        assertEquals(List.of(List.of("empty", "empty_text")),
+                TestSpark.rows(store.read("rejects").select("split", "reason")));
+        Row first = store.read("examples").filter("answer = 'Night came.'").head();
+        List<Integer> ids = first.getList(first.fieldIndex("input_ids"));
+        assertEquals(1 + 11 + 1, ids.size()); // BOS + 11 bytes + EOS
+        assertEquals(3 + 'N', ids.get(1).intValue());
+        assertEquals("", first.getString(first.fieldIndex("question")));
+        assertEquals(1, first.getInt(first.fieldIndex("prompt_tokens")));
+    }
 }
