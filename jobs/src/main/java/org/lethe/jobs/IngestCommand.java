@@ -14,12 +14,14 @@ import picocli.CommandLine.Option;
         "Ingest a corpus into the examples, memberships, rejects (and refusals) tables.",
         "tofu: a folder in the TOFU layout (full, forgetXX, retainXX, holdoutXX, *_perturbed, real_authors*,",
         "world_facts*, idontknow.jsonl; other files and sub-folders are skipped and listed). qa: JSONL/JSON/",
-        "Parquet/CSV question/answer files (lethe.ingest.qa.*). Every input row becomes one membership or one",
-        "reject with its reason; with --strict any reject fails the job and nothing is written. Prints a",
-        "JSON summary. The run id defaults to ingest-<dataset>."})
+        "Parquet/CSV question/answer files (lethe.ingest.qa.*). text: raw documents (.txt files, or JSONL",
+        "with a text field) cut by Spark NLP into passages of at most lethe.ingest.text.max_passage_tokens",
+        "model tokens (needs --model). Every input row becomes one membership or one reject with its reason;",
+        "with --strict any reject fails the job and nothing is written. Prints a JSON summary. The run id",
+        "defaults to ingest-<dataset>."})
 public final class IngestCommand extends JobCommand {
 
-    @Option(names = "--format", required = true, paramLabel = "tofu|qa", description = "Input layout.")
+    @Option(names = "--format", required = true, paramLabel = "tofu|qa|text", description = "Input layout.")
     private String format;
 
     @Option(names = "--input", required = true, paramLabel = "PATH", description = "Input folder or file.")
@@ -33,7 +35,7 @@ public final class IngestCommand extends JobCommand {
             + " without it rows are limited by characters (lethe.ingest.max_chars).")
     private String model;
 
-    @Option(names = "--split", paramLabel = "NAME", description = "qa: the split of every row (default: the file stem).")
+    @Option(names = "--split", paramLabel = "NAME", description = "qa, text: the split of every row (default: the file stem).")
     private String split;
 
     @Option(names = "--strict", description = "Fail (no tables written) when any row is rejected.")
