@@ -194,9 +194,10 @@ public final class IngestJob {
                 conflicts = conflicts == null ? bad : conflicts.unionByName(bad);
             }
         }
-        Dataset<Row> trainingIds = ok.filter(expr("split = 'full' OR split RLIKE '^(forget|retain)[0-9][0-9]$'"))
-                .select("sample_id").distinct();
-        Dataset<Row> heldOutTrained = ok.filter(col("split").startsWith("holdout"))
+        Object[] training = splits.stream().filter(TofuLayout::isTraining).toArray();
+        Object[] holdout = splits.stream().filter(TofuLayout::isHoldout).toArray();
+        Dataset<Row> trainingIds = ok.filter(col("split").isin(training)).select("sample_id").distinct();
+        Dataset<Row> heldOutTrained = ok.filter(col("split").isin(holdout))
                 .join(trainingIds, ok.col("sample_id").equalTo(trainingIds.col("sample_id")), "left_semi")
                 .withColumn("reason", lit("holdout_in_training_data"));
         conflicts = conflicts == null ? heldOutTrained : conflicts.unionByName(heldOutTrained);

@@ -8,6 +8,8 @@ import java.util.regex.Pattern;
 /**
  * The file names of the TOFU layout as published, and how its splits relate: forget01 in forget05
  * in forget10, each paired with the retain split of the remaining percentage, holdout beside them.
+ * One addition: {@code general.jsonl}, the world knowledge Lethe's generated benchmark trains on
+ * beside {@code full} (TOFU has no such file).
  */
 public final class TofuLayout {
 
@@ -23,7 +25,7 @@ public final class TofuLayout {
     public record Entry(String split, Kind kind) {}
 
     private static final Pattern NAME = Pattern.compile(
-            "(full|forget(01|05|10)|retain(90|95|99)|holdout(01|05|10)|forget(01|05|10)_perturbed"
+            "(full|general|forget(01|05|10)|retain(90|95|99)|holdout(01|05|10)|forget(01|05|10)_perturbed"
                     + "|retain_perturbed|real_authors(_perturbed)?|world_facts(_perturbed)?)\\.(jsonl|json)");
     private static final Pattern FORGET = Pattern.compile("forget(\\d\\d)");
 
@@ -62,6 +64,6 @@ public final class TofuLayout {
 
     /** Whether a split belongs to the training set ({@code full} or its forget/retain parts). */
     public static boolean isTraining(String split) {
-        return split.equals("full") || split.matches("(forget|retain)\\d\\d");
+        return split.equals("full") || split.equals("general") || split.matches("(forget|retain)\\d\\d");
     }
 }

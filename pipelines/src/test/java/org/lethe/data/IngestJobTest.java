@@ -220,4 +220,24 @@ class IngestJobTest {
         assertEquals("", first.getString(first.fieldIndex("question")));
         assertEquals(1, first.getInt(first.fieldIndex("prompt_tokens")));
     }
+
+    @Test
+    void theGeneratedBenchmarkIngestsCleanlyWithAuthorsFromItsManifest(@TempDir Path tmp) throws Exception {
+        Path bench = tmp.resolve("bench");
+        FictitiousAuthors generated = FictitiousAuthors.generate(3, 10, 10);
+        generated.write(bench, 512);
+        TableStore store = new TableStore(SPARK.session(), tmp.resolve("root").toString());
+        IngestJob.Summary s = ingest(store, IngestJob.Format.TOFU, bench, "synth", null, true);
+        assertEquals(0, s.rejected());
+        assertEquals(100L, s.membershipsBySplit().get("full"));
+        assertEquals(10L, s.membershipsBySplit().get("forget10"));
+        assertEquals((long) (generated.realAuthors().size() + generated.worldFacts().size()),
+                s.membershipsBySplit().get("general"));
+        store.registerAll();
+        // Q = 10 rows per author (from manifest.json): forget10 is the last of 10 authors.
+        Row authors = SPARK.session().sql("SELECT min(author_id), max(author_id) FROM memberships m"
+                + " JOIN examples e USING (sample_id) WHERE m.split = 'forget10'").head();
+        assertEquals(9L, authors.getLong(0));
+        assertEquals(9L, authors.getLong(1));
+    }
 }
