@@ -41,8 +41,7 @@ public abstract class JobCommand extends LetheCommand {
         if (runId == null) {
             throw new ParameterException(spec.commandLine(), "--run-id ID is required");
         }
-        String tableRoot = root != null ? root : config.storeRoot().orElseThrow(
-                () -> new ParameterException(spec.commandLine(), "no table root: give --root ROOT or set lethe.store.root"));
+        String tableRoot = tableRoot(root, config);
         try (EmbeddedSpark spark = EmbeddedSpark.start(config)) {
             TableStore store = new TableStore(spark.session(), tableRoot);
             RunRecord started = RunRecord.started(runId, job(), config.toJson(), config.sha256(), codeVersion(),

@@ -40,6 +40,12 @@ public abstract class LetheCommand implements Callable<Integer> {
         return spec.commandLine().getOut();
     }
 
+    /** The table root: the command's {@code --root} if given, else {@code lethe.store.root}. */
+    protected final String tableRoot(String root, LetheConfig config) {
+        return root != null ? root : config.storeRoot().orElseThrow(() -> new ParameterException(
+                spec.commandLine(), "no table root: give --root ROOT or set lethe.store.root"));
+    }
+
     /** The {@code --run-id}, for commands that cannot run without one. */
     protected final String requireRunId() {
         return options.runId().orElseThrow(

@@ -9,7 +9,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
 /** {@code lethe sql}: runs an analyst's Spark SQL query over every table under the table root. */
@@ -31,8 +30,7 @@ public final class SqlCommand extends LetheCommand {
 
     @Override
     protected void run(LetheConfig config) {
-        String tableRoot = root != null ? root : config.storeRoot().orElseThrow(
-                () -> new ParameterException(spec.commandLine(), "no table root: give --root ROOT or set lethe.store.root"));
+        String tableRoot = tableRoot(root, config);
         try (EmbeddedSpark spark = EmbeddedSpark.start(config)) {
             TableStore store = new TableStore(spark.session(), tableRoot);
             List<String> tables = store.registerAll();
