@@ -55,6 +55,19 @@ public final class LmTrainer implements AutoCloseable {
      * @return the mean loss over unmasked targets and the target count
      */
     public StepResult accumulate(List<long[]> sequences, List<long[]> labels) {
+        return accumulate(sequences, labels, true);
+    }
+
+    /**
+     * As {@link #accumulate(List, List)}, but the gradient is of the SUM of token cross-entropies
+     * (not their mean) and the returned loss is that sum: data-parallel partitions add sums and
+     * counts and normalize once by the global count, so the partitioning cannot change the math.
+     */
+    public StepResult accumulateSum(List<long[]> sequences, List<long[]> labels) {
+        return accumulate(sequences, labels, false);
+    }
+
+    private StepResult accumulate(List<long[]> sequences, List<long[]> labels, boolean mean) {
         int rows = sequences.size();
         int width = 0;
         for (int r = 0; r < rows; r++) {
@@ -86,7 +99,7 @@ public final class LmTrainer implements AutoCloseable {
                     throw new IllegalArgumentException("batch has no trainable target token");
                 }
                 NDArray total = logp.mul(validF).sum().neg();
-                NDArray loss = total.div(Scalars.like(total, count));
+                NDArray loss = mean ? total.div(Scalars.like(total, count)) : total;
                 collector.backward(loss);
                 return new StepResult(loss.getFloat(), Float.NaN, count);
             }
@@ -124,15 +137,24 @@ public final class LmTrainer implements AutoCloseable {
         StepResult forward = accumulate(sequences, labels);
         Map<String, NDArray> grads = gradients();
         try {
-            float norm = clip(grads);
-            Map<String, NDArray> params = new LinkedHashMap<>();
-            lm.block().hfParameters().forEach((k, p) -> params.put(k, p.getArray()));
-            optimizer.update(params, grads, lr);
-            return new StepResult(forward.loss(), norm, forward.targetTokens());
+            return new StepResult(forward.loss(), apply(grads, lr), forward.targetTokens());
         } finally {
             grads.values().forEach(NDArray::close);
             zeroGradients();
         }
+    }
+
+    /**
+     * Clips {@code grads} (by HF parameter name, modified in place) and applies one AdamW update at
+     * {@code lr}; returns the pre-clipping global norm. The data-parallel driver calls this with
+     * the gradients summed across the cluster.
+     */
+    public float apply(Map<String, NDArray> grads, double lr) {
+        float norm = clip(grads);
+        Map<String, NDArray> params = new LinkedHashMap<>();
+        lm.block().hfParameters().forEach((k, p) -> params.put(k, p.getArray()));
+        optimizer.update(params, grads, lr);
+        return norm;
     }
 
     /** Global L2 norm of the gradients, scaled in place to {@code maxGradNorm} like torch's clip_grad_norm_. */

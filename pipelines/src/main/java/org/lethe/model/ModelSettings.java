@@ -12,7 +12,7 @@ import java.util.Locale;
  * Where and how a model computes: DJL device name (cpu, gpu, gpu:1 ...), compute dtype (float32, or
  * float16 for a frozen base on GPU) and the torch intra-op thread count (0 keeps the engine's default).
  */
-public record ModelSettings(String device, String dtype, int threads) {
+public record ModelSettings(String device, String dtype, int threads) implements java.io.Serializable {
 
     /** float32 on CPU with the engine's default threads: what tests and the demo use here. */
     public static ModelSettings defaults() {

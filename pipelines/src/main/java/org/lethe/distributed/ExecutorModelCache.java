@@ -1,0 +1,53 @@
+package org.lethe.distributed;
+
+import org.lethe.model.CausalLm;
+import org.lethe.model.ModelSettings;
+
+import java.nio.file.Paths;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The model of a training run, loaded once per executor JVM and kept at the parameter version the
+ * driver last broadcast: a task whose snapshot version differs from the cached one (a new step, a
+ * replacement executor, a retried task) copies the snapshot in before computing.
+ */
+public final class ExecutorModelCache {
+
+    private static final class Entry {
+        final CausalLm lm;
+        long version = -1;
+
+        Entry(CausalLm lm) {
+            this.lm = lm;
+        }
+    }
+
+    private static final Map<String, Entry> MODELS = new ConcurrentHashMap<>();
+
+    private ExecutorModelCache() {}
+
+    /**
+     * The cached model for {@code key} (loaded from {@code modelDir} on first use) holding the
+     * parameters of {@code snapshot}. Callers hold {@link org.lethe.model.Autograd#exclusive}, so
+     * parameters never change under a running computation of this JVM.
+     */
+    public static CausalLm get(String key, String modelDir, ModelSettings settings, ParameterSnapshot snapshot) {
+        Entry e = MODELS.computeIfAbsent(key, k -> new Entry(CausalLm.load(Paths.get(modelDir), settings)));
+        synchronized (e) {
+            if (e.version != snapshot.version()) {
+                snapshot.loadInto(e.lm);
+                e.version = snapshot.version();
+            }
+            return e.lm;
+        }
+    }
+
+    /** Frees the model of a finished run (on the JVM this is called in). */
+    public static void release(String key) {
+        Entry e = MODELS.remove(key);
+        if (e != null) {
+            e.lm.close();
+        }
+    }
+}
