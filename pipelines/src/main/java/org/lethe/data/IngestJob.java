@@ -16,7 +16,6 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.lethe.config.LetheConfig;
-import org.lethe.model.LmTokenizer;
 import org.lethe.store.TableStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +27,6 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -291,34 +289,7 @@ public final class IngestJob {
     private Dataset<Row> tokenize(Dataset<Row> examples, String modelDir, String tokenizerSha, boolean plainText) {
         // Plain text trains on every token: an empty template masks only BOS.
         PromptTemplate template = plainText ? new PromptTemplate("", "", "") : PromptTemplate.of(config);
-        // Fail on the driver, with the model named, before any executor spends time.
-        org.lethe.text.ExecutorTokenizer tokenizer = new org.lethe.text.ExecutorTokenizer(
-                java.nio.file.Paths.get(modelDir)).check();
-        StructType schema = examples.schema();
-        int idsField = schema.fieldIndex("input_ids");
-        int promptField = schema.fieldIndex("prompt_tokens");
-        int shaField = schema.fieldIndex("tokenizer_sha256");
-        int qField = schema.fieldIndex("question");
-        int aField = schema.fieldIndex("answer");
-        JavaRDD<Row> rows = examples.javaRDD().mapPartitions((Iterator<Row> it) -> {
-            LmTokenizer tok = tokenizer.get();
-            List<Row> out = new ArrayList<>();
-            while (it.hasNext()) {
-                Row r = it.next();
-                PromptTemplate.Encoded e = template.encode(tok, r.getString(qField), r.getString(aField));
-                Object[] values = new Object[r.size()];
-                for (int i = 0; i < values.length; i++) {
-                    values[i] = r.get(i);
-                }
-                int[] ids = Arrays.stream(e.ids()).mapToInt(Math::toIntExact).toArray();
-                values[idsField] = ids;
-                values[promptField] = e.promptTokens();
-                values[shaField] = tokenizerSha;
-                out.add(RowFactory.create(values));
-            }
-            return out.iterator();
-        });
-        return spark.createDataFrame(rows, schema);
+        return SampleEncoder.encode(spark, examples, modelDir, template, tokenizerSha);
     }
 
     // ---- inputs
