@@ -1,0 +1,231 @@
+package org.lethe.distributed;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.lethe.config.LetheConfig;
+import org.lethe.data.PromptTemplate;
+import org.lethe.data.SampleEncoder;
+import org.lethe.model.AdamW;
+import org.lethe.model.CausalLm;
+import org.lethe.model.LmTokenizer;
+import org.lethe.model.ModelPresets;
+import org.lethe.model.ModelSettings;
+import org.lethe.store.TableStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.expr;
+
+/**
+ * The {@code finetune} job: language modeling on the answer tokens of ingested samples (TOFU's
+ * encoding), data-parallel on Spark, from a model directory or a fresh seeded model; writes the
+ * final checkpoint in the Hugging Face layout and one {@code train_steps} row per step.
+ */
+public final class FinetuneJob {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FinetuneJob.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    static final StructType TRAIN_STEPS = new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("step", DataTypes.LongType, false)
+            .add("epoch", DataTypes.IntegerType, false)
+            .add("loss", DataTypes.DoubleType, false)
+            .add("lr", DataTypes.DoubleType, false)
+            .add("grad_norm", DataTypes.DoubleType, false)
+            .add("tokens", DataTypes.LongType, false)
+            .add("seconds", DataTypes.DoubleType, false);
+
+    /** What the job did. */
+    public record Summary(String runId, String checkpoint, long steps, long samples, double firstLoss,
+            double lastLoss, String modelFingerprint, String dataFingerprint) {
+        public ObjectNode toJson() {
+            ObjectNode o = JSON.createObjectNode();
+            o.put("run_id", runId);
+            o.put("checkpoint", checkpoint);
+            o.put("steps", steps);
+            o.put("samples", samples);
+            o.put("first_loss", firstLoss);
+            o.put("last_loss", lastLoss);
+            o.put("model_fingerprint", modelFingerprint);
+            o.put("data_fingerprint", dataFingerprint);
+            return o;
+        }
+    }
+
+    private final SparkSession spark;
+    private final TableStore store;
+    private final LetheConfig config;
+
+    public FinetuneJob(SparkSession spark, TableStore store, LetheConfig config) {
+        this.spark = spark;
+        this.store = store;
+        this.config = config;
+    }
+
+    public Summary run(String runId) throws IOException {
+        String dataset = required("train.dataset");
+        List<String> splits = config.getStringList("train.splits");
+        if (splits.isEmpty()) {
+            throw new IllegalArgumentException("lethe.train.splits is empty: name the splits to train on");
+        }
+        String dataRun = config.getString("train.data_run_id").isEmpty() ? "ingest-" + dataset
+                : config.getString("train.data_run_id");
+        int epochs = positive("train.epochs");
+        int batchSize = positive("train.batch_size");
+        int microBatch = positive("train.micro_batch_size");
+        int partitions = positive("train.partitions");
+        long seed = config.getLong("train.seed");
+        Path output = Paths.get(config.getString("train.output").isEmpty()
+                ? store.root() + "/checkpoints/" + runId : config.getString("train.output"));
+        if (output.toString().contains(":") && !output.toString().startsWith("/")) {
+            throw new IllegalArgumentException("lethe.train.output must be a local path for now, got " + output);
+        }
+        ModelSettings settings = ModelSettings.of(config);
+        String modelDir = startingModel(settings, output);
+
+        // The samples of the splits, encoded with this model's tokenizer.
+        if (!store.exists("memberships") || !store.exists("examples")) {
+            throw new IllegalArgumentException("no ingested data under " + store.root() + ": run `lethe ingest` first");
+        }
+        Dataset<Row> ids = store.read("memberships")
+                .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset))
+                        .and(col("split").isin(splits.toArray())))
+                .select("sample_id").distinct();
+        Dataset<Row> examples = store.read("examples")
+                .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)))
+                .join(ids, "sample_id");
+        String tokenizerSha = sha256(Paths.get(modelDir, "tokenizer.json"));
+        Dataset<Row> encoded = SampleEncoder.encode(spark, examples, modelDir, PromptTemplate.of(config), tokenizerSha)
+                .select(col("sample_id"), col("input_ids"),
+                        expr("transform(input_ids, (x, i) -> IF(i < prompt_tokens, -100, x))").as("labels"))
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            long samples = encoded.count();
+            if (samples == 0) {
+                throw new IllegalArgumentException("dataset '" + dataset + "' (ingest run " + dataRun + ") has no"
+                        + " samples in splits " + splits);
+            }
+            Row fp = encoded.agg(expr("sum(xxhash64(sample_id, input_ids))")).head();
+            String dataFingerprint = dataset + "/" + dataRun + "/" + splits + "/" + (fp.isNullAt(0) ? 0 : fp.getLong(0));
+            long perEpoch = EpochPlan.stepsPerEpoch(samples, batchSize);
+            LrSchedule schedule = new LrSchedule(config.getDouble("train.lr"), config.getString("train.schedule"),
+                    config.getLong("train.warmup_steps"), perEpoch * epochs);
+            List<Row> steps = new ArrayList<>();
+            double first = Double.NaN;
+            double last = Double.NaN;
+            long global = 0;
+            AdamW.Settings optimizer = new AdamW.Settings(0.9, 0.999, 1e-8, config.getDouble("train.weight_decay"));
+            try (DataParallelTrainer trainer = new DataParallelTrainer(spark, modelDir, settings, optimizer,
+                    config.getDouble("train.max_grad_norm"), partitions)) {
+                for (int epoch = 0; epoch < epochs; epoch++) {
+                    Dataset<Row> plan = EpochPlan.plan(spark, encoded, seed, epoch, batchSize, microBatch)
+                            .persist(StorageLevel.MEMORY_AND_DISK());
+                    try {
+                        for (int s = 0; s < perEpoch; s++) {
+                            global++;
+                            long started = System.nanoTime();
+                            double lr = schedule.at(global);
+                            DataParallelTrainer.StepReport r = trainer.step(plan.filter(col("step").equalTo(s)), lr);
+                            double seconds = (System.nanoTime() - started) / 1e9;
+                            steps.add(RowFactory.create(runId, global, epoch, r.loss(), lr, (double) r.gradNorm(),
+                                    r.targetTokens(), seconds));
+                            first = Double.isNaN(first) ? r.loss() : first;
+                            last = r.loss();
+                            if (!Double.isFinite(r.loss()) || !Float.isFinite(r.gradNorm())) {
+                                throw new IllegalStateException("step " + global + ": loss " + r.loss()
+                                        + ", gradient norm " + r.gradNorm() + " (not finite); stopping");
+                            }
+                            LOG.info("finetune {}: step {}/{} epoch {} loss {} lr {} |g| {} ({} s)", runId, global,
+                                    perEpoch * epochs, epoch, String.format("%.4f", r.loss()),
+                                    String.format("%.2e", lr), String.format("%.3f", r.gradNorm()),
+                                    String.format("%.2f", seconds));
+                        }
+                    } finally {
+                        plan.unpersist();
+                    }
+                }
+                trainer.model().save(output);
+                ObjectNode state = JSON.createObjectNode();
+                state.put("run_id", runId);
+                state.put("global_step", global);
+                state.put("epochs", epochs);
+                state.put("seed", seed);
+                state.put("config_sha256", config.sha256());
+                JSON.writerWithDefaultPrettyPrinter().writeValue(output.resolve("trainer_state.json").toFile(), state);
+            }
+            store.write("train_steps", spark.createDataFrame(steps, TRAIN_STEPS));
+            return new Summary(runId, output.toString(), global, samples, first, last,
+                    sha256(output.resolve(Files.exists(output.resolve("model.safetensors")) ? "model.safetensors"
+                            : "model.safetensors.index.json")), dataFingerprint);
+        } finally {
+            encoded.unpersist();
+        }
+    }
+
+    /** {@code train.model}, or a fresh seeded model written under the output directory. */
+    private String startingModel(ModelSettings settings, Path output) {
+        String model = config.getString("train.model");
+        if (!model.isEmpty()) {
+            return model;
+        }
+        String tokenizer = required("train.tokenizer");
+        Path init = output.resolveSibling(output.getFileName() + "-init");
+        try (CausalLm fresh = CausalLm.fresh(ModelPresets.config(config.getString("train.init_preset"),
+                LmTokenizer.vocabularySize(Paths.get(tokenizer))), settings, config.getLong("train.init_seed"),
+                Paths.get(tokenizer))) {
+            fresh.save(init);
+        }
+        return init.toString();
+    }
+
+    private String required(String key) {
+        String v = config.getString(key);
+        if (v.isEmpty()) {
+            throw new IllegalArgumentException("lethe." + key + " must be set");
+        }
+        return v;
+    }
+
+    private int positive(String key) {
+        int v = config.getInt(key);
+        if (v <= 0) {
+            throw new IllegalArgumentException("lethe." + key + " must be > 0, got " + v);
+        }
+        return v;
+    }
+
+    static String sha256(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                sha.update(buf, 0, n);
+            }
+            return HexFormat.of().formatHex(sha.digest());
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
