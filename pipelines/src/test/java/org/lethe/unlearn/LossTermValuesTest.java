@@ -418,4 +418,56 @@ class LossTermValuesTest {
         }
         check(s, 4, Normalization.TOKENS, retain("mismatch", Map.of()));
     }
+
+    // ---------- composition ----------
+
+    static double[][][] row(double[][][] x, int b) {
+        return new double[][][] {x[b]};
+    }
+
+    static long[][] row(long[][] x, int b) {
+        return new long[][] {x[b]};
+    }
+
+    BatchView rowBatch(int b) {
+        return BatchView.of(arr(row(LOGITS, b)), arr(row(LABELS, b)), arr(row(MASK, b)))
+                .withRefLogits(arr(row(REF, b))).withHidden(arr(row(HIDDEN, b)), arr(row(REF_HIDDEN, b)));
+    }
+
+    BatchView rowAlternative(int b) {
+        return BatchView.of(arr(row(ALT, b)), arr(row(ALT_LABELS, b)), arr(row(ALT_MASK, b)))
+                .withRefLogits(arr(row(ALT_REF, b)));
+    }
+
+    @Test
+    void splittingTheBatchIntoPartitionsAndAddingSumsAndCountsGivesTheSameLoss() {
+        List<LossTerm> terms = new ArrayList<>();
+        LossTerms.forgetNames().forEach(n -> terms.add(LossTerms.forget(n, Map.of())));
+        LossTerms.retainNames().stream().filter(n -> !n.equals("none"))
+                .forEach(n -> terms.add(LossTerms.retain(n, Map.of())));
+        for (LossTerm term : terms) {
+            TermValue whole = term.compute(new TermInputs(batch(), alternative()));
+            TermValue a = term.compute(new TermInputs(rowBatch(0), rowAlternative(0)));
+            TermValue b = term.compute(new TermInputs(rowBatch(1), rowAlternative(1)));
+            double sum = a.sum().getFloat() + b.sum().getFloat();
+            long count = a.count() + b.count();
+            assertEquals(whole.count(), count, term.name());
+            assertEquals(whole.sum().getFloat(), sum, TOL * Math.max(1, Math.abs(sum)), term.name());
+        }
+    }
+
+    @Test
+    void objectiveWeighsEachTermsMean() {
+        LossTerm ga = LossTerms.forget("ga", Map.of());
+        LossTerm nll = LossTerms.retain("nll", Map.of());
+        LossTerm kl = LossTerms.retain("kl", Map.of());
+        Objective objective = new Objective(ga, 0.5,
+                List.of(new Objective.Weighted(nll, 2.0), new Objective.Weighted(kl, 3.0)));
+        TermInputs in = new TermInputs(batch(), alternative());
+        TermValue f = ga.compute(in);
+        TermValue r1 = nll.compute(in);
+        TermValue r2 = kl.compute(in);
+        double want = 0.5 * f.sum().getFloat() / 4 + 2.0 * r1.sum().getFloat() / 4 + 3.0 * r2.sum().getFloat() / 4;
+        assertEquals(want, objective.total(f, List.of(r1, r2)).getFloat(), 1e-5);
+    }
 }
