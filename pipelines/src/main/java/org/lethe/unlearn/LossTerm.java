@@ -1,0 +1,33 @@
+package org.lethe.unlearn;
+
+/** One forget or retain loss term: what it needs and how it turns a micro-batch into a sum and a count. */
+public interface LossTerm {
+
+    /** The stable name used in config keys, flags and table columns. */
+    String name();
+
+    /** The unit of {@link TermValue#count()}. */
+    Normalization normalization();
+
+    /** Whether {@link BatchView#refLogits()} (or {@link BatchView#refHidden()}) must be filled. */
+    default boolean needsRefModel() {
+        return false;
+    }
+
+    /** Whether {@link BatchView#hidden()} must be filled with hidden states at the chosen layer. */
+    default boolean needsHiddenLayer() {
+        return false;
+    }
+
+    /** Which alternative batch {@link TermInputs#alternative()} must hold. */
+    default Alternative alternative() {
+        return Alternative.NONE;
+    }
+
+    /**
+     * The term's unnormalized sum over this micro-batch (a 0-d array on the autograd path, attached
+     * to the manager of the input logits) and the count it is to be divided by once all partitions'
+     * sums and counts have been added up.
+     */
+    TermValue compute(TermInputs in);
+}

@@ -1,0 +1,34 @@
+package org.lethe.unlearn;
+
+import ai.djl.ndarray.NDArray;
+
+/** wga: -p_t^beta * CE_t summed over forget answer tokens, p_t = exp(-CE_t) held constant. */
+public final class Wga implements LossTerm {
+
+    private final double beta;
+
+    public Wga(double beta) {
+        this.beta = beta;
+    }
+
+    @Override
+    public String name() {
+        return "wga";
+    }
+
+    @Override
+    public Normalization normalization() {
+        return Normalization.TOKENS;
+    }
+
+    @Override
+    public TermValue compute(TermInputs in) {
+        BatchView b = in.batch();
+        NDArray logp = Tokens.targetLogProbs(b.logits(), b.labels());
+        // p^beta = exp(beta * log p), detached: the weight only scales the gradient of log p.
+        NDArray weight = Tokens.times(logp.stopGradient(), beta).exp();
+        NDArray valid = Tokens.answerMask(b.labels());
+        // -(w * CE) = w * log p.
+        return new TermValue(logp.mul(weight).mul(valid).sum(), Tokens.count(valid), Normalization.TOKENS);
+    }
+}
