@@ -44,6 +44,7 @@ public final class Lethe implements Runnable {
     static List<LetheCommand> commands() {
         return List.of(
                 new IngestCommand(),
+                new FinetuneCommand(),
                 new InitModelCommand(),
                 new GenerateBenchmarkCommand(),
                 new GenerateCommand(),

@@ -95,11 +95,8 @@ public final class FinetuneJob {
         int microBatch = positive("train.micro_batch_size");
         int partitions = positive("train.partitions");
         long seed = config.getLong("train.seed");
-        Path output = Paths.get(config.getString("train.output").isEmpty()
+        Path output = localPath(config.getString("train.output").isEmpty()
                 ? store.root() + "/checkpoints/" + runId : config.getString("train.output"));
-        if (output.toString().contains(":") && !output.toString().startsWith("/")) {
-            throw new IllegalArgumentException("lethe.train.output must be a local path for now, got " + output);
-        }
         ModelSettings settings = ModelSettings.of(config);
         String modelDir = startingModel(settings, output);
 
@@ -196,6 +193,15 @@ public final class FinetuneJob {
             fresh.save(init);
         }
         return init.toString();
+    }
+
+    /** A local directory for a path or file: URI (checkpoints on other file systems come later). */
+    private static Path localPath(String location) {
+        java.net.URI uri = new org.apache.hadoop.fs.Path(location).toUri();
+        if (uri.getScheme() != null && !uri.getScheme().equals("file")) {
+            throw new IllegalArgumentException("lethe.train.output must be a local directory for now, got " + location);
+        }
+        return Paths.get(uri.getPath());
     }
 
     private String required(String key) {
