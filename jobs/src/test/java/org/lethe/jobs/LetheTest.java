@@ -147,4 +147,14 @@ class LetheTest {
         assertEquals("lethe sql: error: no table root: give --root ROOT or set lethe.store.root (see 'lethe sql --help')\n",
                 noRoot.err());
     }
+
+    @Test
+    void methodsListsOnePresetPerLineNameFirst() {
+        Cli methods = Cli.run("methods");
+        assertEquals(0, methods.status(), methods.err());
+        List<String> lines = methods.out().lines().toList();
+        assertEquals(16, lines.size(), methods.out());
+        assertTrue(lines.get(0).startsWith("grad_ascent "), lines.get(0));
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("me+gd ") && l.contains("0.1*me")), methods.out());
+    }
 }
