@@ -126,14 +126,37 @@ public final class LlamaForCausalLm extends AbstractBlock {
      */
     public NDArray hiddenStates(ParameterStore ps, NDArray ids, NDArray positions, NDArray keyMask,
             KvCache cache, boolean training) {
+        return norm.forward(ps, run(ps, ids, positions, keyMask, cache, layers.size(), training), training);
+    }
+
+    /**
+     * The output (residual stream, before any norm) of decoder layer {@code layer} (0-based), as
+     * HF's {@code hidden_states[layer + 1]}; only the layers up to it run. RMU steers it.
+     */
+    public NDArray layerOutput(ParameterStore ps, NDArray ids, NDArray positions, NDArray keyMask, int layer,
+            boolean training) {
+        if (layer < 0 || layer >= layers.size()) {
+            throw new IllegalArgumentException("layer " + layer + " is outside the model's "
+                    + layers.size() + " decoder layers (0.." + (layers.size() - 1) + ")");
+        }
+        return run(ps, ids, positions, keyMask, null, layer + 1, training);
+    }
+
+    private NDArray run(ParameterStore ps, NDArray ids, NDArray positions, NDArray keyMask, KvCache cache,
+            int upTo, boolean training) {
         NDArray w = ps.getValue(embedTokens, ids.getDevice(), training);
         NDArray h = Embedding.embedding(ids, w, SparseFormat.DENSE).singletonOrThrow();
         NDList cosSin = Rope.cosSin(positions, invFreq, w.getDataType());
         NDArray bias = attentionBias(ids, keyMask, cache == null ? 0 : cache.pastLength());
-        for (LlamaDecoderLayer layer : layers) {
-            h = layer.forward(ps, h, cosSin.get(0), cosSin.get(1), bias, cache, training);
+        for (int i = 0; i < upTo; i++) {
+            h = layers.get(i).forward(ps, h, cosSin.get(0), cosSin.get(1), bias, cache, training);
         }
-        return norm.forward(ps, h, training);
+        return h;
+    }
+
+    /** The final RMSNorm applied to a last-layer output (what {@link #hiddenStates} returns). */
+    public NDArray finalNorm(ParameterStore ps, NDArray lastLayerOutput, boolean training) {
+        return norm.forward(ps, lastLayerOutput, training);
     }
 
     /** Logits (batch, seq, vocab) from final hidden states, in float32. */

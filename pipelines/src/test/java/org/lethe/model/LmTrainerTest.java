@@ -216,4 +216,24 @@ class LmTrainerTest {
             assertEquals(0f, x);
         }
     }
+
+    @Test
+    void layerOutputsAreTheResidualStreamBeforeTheFinalNorm() {
+        try (ai.djl.ndarray.NDManager m = lm.manager().newSubManager()) {
+            long[] seq = SEQS.get(0);
+            NDArray ids = m.create(seq, new ai.djl.ndarray.types.Shape(1, seq.length));
+            NDArray mask = m.ones(ids.getShape(), ai.djl.ndarray.types.DataType.INT64);
+            NDArray pos = m.arange(0, seq.length, 1, ai.djl.ndarray.types.DataType.INT64).expandDims(0);
+            LlamaForCausalLm block = lm.block();
+            float[] want = block.hiddenStates(lm.parameterStore(), ids, pos, mask, null, false).toFloatArray();
+            NDArray last = block.layerOutput(lm.parameterStore(), ids, pos, mask, 1, false);
+            assertArrayEquals(want, block.finalNorm(lm.parameterStore(), last, false).toFloatArray());
+            NDArray first = block.layerOutput(lm.parameterStore(), ids, pos, mask, 0, false);
+            assertEquals(last.getShape(), first.getShape());
+            assertNotEquals(first.getFloat(0, 0, 0), last.getFloat(0, 0, 0));
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> block.layerOutput(lm.parameterStore(), ids, pos, mask, 2, false));
+            assertTrue(e.getMessage().contains("layer 2") && e.getMessage().contains("2 decoder layers"), e.getMessage());
+        }
+    }
 }
