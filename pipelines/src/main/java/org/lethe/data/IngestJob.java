@@ -206,7 +206,8 @@ public final class IngestJob {
         Dataset<Row> examples = examples(ok, dataset, request.runId(), inputs.rowsPerAuthor());
         String tokenizerSha = null;
         if (request.model() != null) {
-            tokenizerSha = sha256File(new Path(request.model(), "tokenizer.json"));
+            tokenizerSha = org.lethe.store.Fingerprints.sha256(new Path(request.model(), "tokenizer.json"),
+                    spark.sparkContext().hadoopConfiguration());
             examples = tokenize(examples, request.model(), tokenizerSha, inputs.plainText());
             int maxTokens = config.getInt("ingest.max_tokens");
             Dataset<Row> tooLong = examples.filter(expr("size(input_ids) > " + maxTokens)).select("sample_id");
@@ -447,24 +448,6 @@ public final class IngestJob {
             return all;
         } catch (IOException e) {
             throw new UncheckedIOException("--input " + root + ": cannot list: " + e.getMessage(), e);
-        }
-    }
-
-    private String sha256File(Path file) {
-        try {
-            FileSystem fs = file.getFileSystem(spark.sparkContext().hadoopConfiguration());
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            try (var in = fs.open(file)) {
-                byte[] buf = new byte[1 << 16];
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    sha.update(buf, 0, n);
-                }
-            }
-            return HexFormat.of().formatHex(sha.digest());
-        } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 

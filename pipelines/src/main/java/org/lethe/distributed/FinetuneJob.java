@@ -22,14 +22,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 
 import static org.apache.spark.sql.functions.col;
@@ -111,7 +107,7 @@ public final class FinetuneJob {
         Dataset<Row> examples = store.read("examples")
                 .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)))
                 .join(ids, "sample_id");
-        String tokenizerSha = sha256(Paths.get(modelDir, "tokenizer.json"));
+        String tokenizerSha = fingerprint(Paths.get(modelDir, "tokenizer.json"));
         Dataset<Row> encoded = SampleEncoder.encode(spark, examples, modelDir, PromptTemplate.of(config), tokenizerSha)
                 .select(col("sample_id"), col("input_ids"),
                         expr("transform(input_ids, (x, i) -> IF(i < prompt_tokens, -100, x))").as("labels"))
@@ -172,7 +168,7 @@ public final class FinetuneJob {
             }
             store.write("train_steps", spark.createDataFrame(steps, TRAIN_STEPS));
             return new Summary(runId, output.toString(), global, samples, first, last,
-                    sha256(output.resolve(Files.exists(output.resolve("model.safetensors")) ? "model.safetensors"
+                    fingerprint(output.resolve(Files.exists(output.resolve("model.safetensors")) ? "model.safetensors"
                             : "model.safetensors.index.json")), dataFingerprint);
         } finally {
             encoded.unpersist();
@@ -193,6 +189,11 @@ public final class FinetuneJob {
             fresh.save(init);
         }
         return init.toString();
+    }
+
+    private String fingerprint(Path localFile) {
+        return org.lethe.store.Fingerprints.sha256(new org.apache.hadoop.fs.Path(localFile.toUri()),
+                spark.sparkContext().hadoopConfiguration());
     }
 
     /** A local directory for a path or file: URI (checkpoints on other file systems come later). */
@@ -220,18 +221,4 @@ public final class FinetuneJob {
         return v;
     }
 
-    static String sha256(Path file) {
-        try (InputStream in = Files.newInputStream(file)) {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 16];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                sha.update(buf, 0, n);
-            }
-            return HexFormat.of().formatHex(sha.digest());
-        } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }
