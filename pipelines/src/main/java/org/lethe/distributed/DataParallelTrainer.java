@@ -69,6 +69,16 @@ public final class DataParallelTrainer implements AutoCloseable {
         this.current = broadcast(ParameterSnapshot.of(master, 0));
     }
 
+    /** Continues from a checkpoint: its optimizer state and step count (weights come from its dir). */
+    public void restore(Checkpoints.Found checkpoint) {
+        Checkpoints.restoreOptimizer(checkpoint, trainer.optimizer(), master.manager());
+    }
+
+    /** The driver's optimizer (for checkpoints). */
+    public AdamW optimizer() {
+        return trainer.optimizer();
+    }
+
     /** The driver's master copy of the model (the weights after the last step). */
     public CausalLm model() {
         return master;

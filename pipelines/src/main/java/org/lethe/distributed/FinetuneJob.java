@@ -27,6 +27,7 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.expr;
@@ -52,16 +53,23 @@ public final class FinetuneJob {
             .add("seconds", DataTypes.DoubleType, false);
 
     /** What the job did. */
-    public record Summary(String runId, String checkpoint, long steps, long samples, double firstLoss,
-            double lastLoss, String modelFingerprint, String dataFingerprint) {
+    public record Summary(String runId, String checkpoint, long steps, long resumedFrom, long samples,
+            double firstLoss, double lastLoss, String modelFingerprint, String dataFingerprint) {
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();
             o.put("run_id", runId);
             o.put("checkpoint", checkpoint);
             o.put("steps", steps);
+            o.put("resumed_from_step", resumedFrom);
             o.put("samples", samples);
-            o.put("first_loss", firstLoss);
-            o.put("last_loss", lastLoss);
+            // NaN when a resumed run had nothing left to do: JSON has no NaN, so null.
+            if (Double.isNaN(firstLoss)) {
+                o.putNull("first_loss");
+                o.putNull("last_loss");
+            } else {
+                o.put("first_loss", firstLoss);
+                o.put("last_loss", lastLoss);
+            }
             o.put("model_fingerprint", modelFingerprint);
             o.put("data_fingerprint", dataFingerprint);
             return o;
@@ -94,7 +102,14 @@ public final class FinetuneJob {
         Path output = localPath(config.getString("train.output").isEmpty()
                 ? store.root() + "/checkpoints/" + runId : config.getString("train.output"));
         ModelSettings settings = ModelSettings.of(config);
-        String modelDir = startingModel(settings, output);
+        Optional<Checkpoints.Found> resume = config.getBoolean("train.resume") ? Checkpoints.latest(output)
+                : Optional.empty();
+        if (resume.isPresent() && !resume.get().configSha256().equals(config.sha256())) {
+            LOG.warn("finetune {}: resuming from {} written under a different config", runId, resume.get().dir());
+        }
+        String modelDir = resume.isPresent() ? resume.get().dir().toString() : startingModel(settings, output);
+        long every = config.getLong("train.checkpoint_every_steps");
+        long maxSteps = config.getLong("train.max_steps");
 
         // The samples of the splits, encoded with this model's tokenizer.
         if (!store.exists("memberships") || !store.exists("examples")) {
@@ -123,19 +138,40 @@ public final class FinetuneJob {
             long perEpoch = EpochPlan.stepsPerEpoch(samples, batchSize);
             LrSchedule schedule = new LrSchedule(config.getDouble("train.lr"), config.getString("train.schedule"),
                     config.getLong("train.warmup_steps"), perEpoch * epochs);
+            long resumed = resume.map(Checkpoints.Found::globalStep).orElse(0L);
             List<Row> steps = new ArrayList<>();
+            if (resumed > 0 && store.exists("train_steps")) {
+                // The run's rows are replaced as a whole: keep those of the steps already done.
+                steps.addAll(store.read("train_steps").filter(col("run_id").equalTo(runId)
+                        .and(col("step").leq(resumed))).select(TRAIN_STEPS.fieldNames()[0],
+                        java.util.Arrays.copyOfRange(TRAIN_STEPS.fieldNames(), 1, TRAIN_STEPS.size()))
+                        .collectAsList());
+            }
             double first = Double.NaN;
             double last = Double.NaN;
             long global = 0;
+            long end = maxSteps > 0 ? Math.min(maxSteps, perEpoch * epochs) : perEpoch * epochs;
+            Path checkpoint = null;
             AdamW.Settings optimizer = new AdamW.Settings(0.9, 0.999, 1e-8, config.getDouble("train.weight_decay"));
             try (DataParallelTrainer trainer = new DataParallelTrainer(spark, modelDir, settings, optimizer,
                     config.getDouble("train.max_grad_norm"), partitions)) {
-                for (int epoch = 0; epoch < epochs; epoch++) {
+                if (resume.isPresent()) {
+                    trainer.restore(resume.get());
+                    LOG.info("finetune {}: resuming after step {} from {}", runId, resumed, resume.get().dir());
+                }
+                for (int epoch = 0; epoch < epochs && global < end; epoch++) {
+                    if ((epoch + 1) * perEpoch <= resumed) {
+                        global += perEpoch; // an epoch finished before the checkpoint
+                        continue;
+                    }
                     Dataset<Row> plan = EpochPlan.plan(spark, encoded, seed, epoch, batchSize, microBatch)
                             .persist(StorageLevel.MEMORY_AND_DISK());
                     try {
-                        for (int s = 0; s < perEpoch; s++) {
+                        for (int s = 0; s < perEpoch && global < end; s++) {
                             global++;
+                            if (global <= resumed) {
+                                continue;
+                            }
                             long started = System.nanoTime();
                             double lr = schedule.at(global);
                             DataParallelTrainer.StepReport r = trainer.step(plan.filter(col("step").equalTo(s)), lr);
@@ -152,24 +188,22 @@ public final class FinetuneJob {
                                     perEpoch * epochs, epoch, String.format("%.4f", r.loss()),
                                     String.format("%.2e", lr), String.format("%.3f", r.gradNorm()),
                                     String.format("%.2f", seconds));
+                            if (every > 0 && global % every == 0 && global < end) {
+                                Checkpoints.save(output, trainer.model(), trainer.optimizer(), global, seed,
+                                        config.sha256(), runId);
+                            }
                         }
                     } finally {
                         plan.unpersist();
                     }
                 }
-                trainer.model().save(output);
-                ObjectNode state = JSON.createObjectNode();
-                state.put("run_id", runId);
-                state.put("global_step", global);
-                state.put("epochs", epochs);
-                state.put("seed", seed);
-                state.put("config_sha256", config.sha256());
-                JSON.writerWithDefaultPrettyPrinter().writeValue(output.resolve("trainer_state.json").toFile(), state);
+                checkpoint = Checkpoints.save(output, trainer.model(), trainer.optimizer(), global, seed,
+                        config.sha256(), runId);
             }
             store.write("train_steps", spark.createDataFrame(steps, TRAIN_STEPS));
-            return new Summary(runId, output.toString(), global, samples, first, last,
-                    fingerprint(output.resolve(Files.exists(output.resolve("model.safetensors")) ? "model.safetensors"
-                            : "model.safetensors.index.json")), dataFingerprint);
+            return new Summary(runId, checkpoint.toString(), global, resumed, samples, first, last,
+                    fingerprint(checkpoint.resolve(Files.exists(checkpoint.resolve("model.safetensors"))
+                            ? "model.safetensors" : "model.safetensors.index.json")), dataFingerprint);
         } finally {
             encoded.unpersist();
         }

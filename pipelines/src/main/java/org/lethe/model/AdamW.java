@@ -76,6 +76,29 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
+    /**
+     * Restores a checkpointed state: the update count and both moments by parameter name (copied
+     * into this optimizer's own arrays, so the caller may close its arrays).
+     */
+    public void restore(long updates, Map<String, NDArray> first, Map<String, NDArray> second) {
+        if (updates < 0) {
+            throw new IllegalArgumentException("optimizer step must be >= 0, got " + updates);
+        }
+        firstMoments.values().forEach(NDArray::close);
+        secondMoments.values().forEach(NDArray::close);
+        firstMoments.clear();
+        secondMoments.clear();
+        first.forEach((k, v) -> firstMoments.put(k, copy(v)));
+        second.forEach((k, v) -> secondMoments.put(k, copy(v)));
+        step = updates;
+    }
+
+    private NDArray copy(NDArray a) {
+        NDArray c = a.duplicate(); // duplicate, not toType(same, true): that one does not copy
+        c.attach(manager);
+        return c;
+    }
+
     /** First and second moments by parameter name (for checkpoints). */
     public Map<String, NDArray> firstMoments() {
         return firstMoments;

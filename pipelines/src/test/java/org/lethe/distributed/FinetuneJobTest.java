@@ -1,0 +1,66 @@
+package org.lethe.distributed;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import org.lethe.config.LetheConfig;
+import org.lethe.data.FictitiousAuthors;
+import org.lethe.data.IngestJob;
+import org.lethe.store.TableStore;
+import org.lethe.testing.TestSpark;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Checkpoints and resume: a run stopped after a checkpoint and resumed equals an uninterrupted one. */
+class FinetuneJobTest {
+
+    @RegisterExtension
+    static final TestSpark SPARK = new TestSpark();
+
+    @Test
+    void resumedRunIsBitwiseEqualToAnUninterruptedOne(@TempDir Path tmp) throws Exception {
+        Path bench = tmp.resolve("bench");
+        FictitiousAuthors.generate(1, 3, 10).write(bench, 512);
+        TableStore store = new TableStore(SPARK.session(), tmp.resolve("root").toString());
+        new IngestJob(SPARK.session(), store, LetheConfig.defaults()).run(new IngestJob.Request(
+                IngestJob.Format.TOFU, bench.toString(), "synth", "ingest-synth", null, true, null));
+        List<String> common = List.of("train.dataset=synth", "train.splits=[full]", "train.init_preset=tiny",
+                "train.tokenizer=" + bench.resolve("tokenizer.json"), "train.epochs=2", "train.batch_size=8",
+                "train.micro_batch_size=4", "train.lr=3e-3", "train.checkpoint_every_steps=2", "model.threads=1");
+        // 30 samples, 8 per step: 4 steps per epoch, 8 in all.
+        FinetuneJob.Summary straight = run(store, common, "train.output=" + tmp.resolve("a"), "straight");
+        assertEquals(8, straight.steps());
+        assertTrue(Files.isDirectory(tmp.resolve("a/checkpoint-2")) && Files.isDirectory(tmp.resolve("a/checkpoint-8")));
+
+        FinetuneJob.Summary stopped = run(store, common, "train.output=" + tmp.resolve("b"), "resumed", "train.max_steps=5");
+        assertEquals(5, stopped.steps());
+        FinetuneJob.Summary resumed = run(store, common, "train.output=" + tmp.resolve("b"), "resumed");
+        assertEquals(8, resumed.steps());
+        assertEquals(5, resumed.resumedFrom()); // only steps 6-8 ran again: optimizer state restored
+        assertEquals(0, straight.resumedFrom());
+        // Both started from the same seeded model (the init is written per output: make it the same).
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("a/checkpoint-8/model.safetensors")),
+                Files.readAllBytes(tmp.resolve("b/checkpoint-8/model.safetensors")));
+        assertEquals(straight.modelFingerprint(), resumed.modelFingerprint());
+        List<List<Object>> rows = TestSpark.rows(store.read("train_steps").filter("run_id = 'resumed'")
+                .select("step"), "step");
+        assertEquals(8, rows.size());
+        assertEquals(List.of(8L), rows.get(7));
+    }
+
+    private static FinetuneJob.Summary run(TableStore store, List<String> common, String output, String runId,
+            String... extra) throws Exception {
+        List<String> sets = new ArrayList<>(common);
+        sets.add(output);
+        sets.addAll(List.of(extra));
+        return new FinetuneJob(SPARK.session(), store, LetheConfig.load(Optional.empty(), sets)).run(runId);
+    }
+}
