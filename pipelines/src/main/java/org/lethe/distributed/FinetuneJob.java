@@ -197,8 +197,14 @@ public final class FinetuneJob {
                         plan.unpersist();
                     }
                 }
-                checkpoint = Checkpoints.save(output, trainer.model(), trainer.optimizer(), global, seed,
-                        config.sha256(), runId);
+                if (resumed >= end) {
+                    // Nothing left to do (a re-run after success, or max_steps below the checkpoint).
+                    global = resumed;
+                    checkpoint = resume.get().dir();
+                } else {
+                    checkpoint = Checkpoints.save(output, trainer.model(), trainer.optimizer(), global, seed,
+                            config.sha256(), runId);
+                }
             }
             store.write("train_steps", spark.createDataFrame(steps, TRAIN_STEPS));
             return new Summary(runId, checkpoint.toString(), global, resumed, samples, first, last,

@@ -50,6 +50,9 @@ class FinetuneJobTest {
         assertArrayEquals(Files.readAllBytes(tmp.resolve("a/checkpoint-8/model.safetensors")),
                 Files.readAllBytes(tmp.resolve("b/checkpoint-8/model.safetensors")));
         assertEquals(straight.modelFingerprint(), resumed.modelFingerprint());
+        FinetuneJob.Summary again = run(store, common, "train.output=" + tmp.resolve("b"), "resumed");
+        assertEquals(8, again.resumedFrom()); // a re-run after success does nothing new
+        assertEquals(resumed.modelFingerprint(), again.modelFingerprint());
         List<List<Object>> rows = TestSpark.rows(store.read("train_steps").filter("run_id = 'resumed'")
                 .select("step"), "step");
         assertEquals(8, rows.size());
