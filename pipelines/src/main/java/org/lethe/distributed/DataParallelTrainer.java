@@ -86,13 +86,14 @@ public final class DataParallelTrainer implements AutoCloseable {
 
     /**
      * One optimizer step over a logical batch with columns {@code micro} (int: the micro-batch
-     * each row belongs to, fixed by sample id, not by partition), {@code input_ids} and
-     * {@code labels} (arrays of int; -100 = not a target).
+     * each row belongs to, fixed by sample id, not by partition), {@code sample_id} (orders the
+     * rows inside a micro-batch), {@code input_ids} and {@code labels} (arrays of int; -100 = not a
+     * target).
      */
     public StepReport step(Dataset<Row> batch, double lr) {
         Broadcast<ParameterSnapshot> snapshot = current;
         List<MicroGradient> results = new ArrayList<>(batch.repartition(partitions, col("micro"))
-                .select("micro", "input_ids", "labels").javaRDD()
+                .select("micro", "sample_id", "input_ids", "labels").javaRDD()
                 .mapPartitions(new MicroGradients(cacheKey, modelDir, settings, snapshot))
                 .collect());
         if (results.isEmpty()) {
@@ -156,20 +157,18 @@ public final class DataParallelTrainer implements AutoCloseable {
 
         @Override
         public Iterator<MicroGradient> call(Iterator<Row> rows) {
-            TreeMap<Integer, List<long[][]>> micros = new TreeMap<>();
+            // Rows of each micro-batch in sample-id order, whatever order the shuffle delivered.
+            TreeMap<Integer, TreeMap<String, long[][]>> micros = new TreeMap<>();
             while (rows.hasNext()) {
                 Row r = rows.next();
-                micros.computeIfAbsent(r.getInt(0), k -> new ArrayList<>())
-                        .add(new long[][] {longs(r.getList(1)), longs(r.getList(2))});
+                micros.computeIfAbsent(r.getInt(0), k -> new TreeMap<>())
+                        .put(r.getString(1), new long[][] {longs(r.getList(2)), longs(r.getList(3))});
             }
             List<MicroGradient> out = new ArrayList<>();
-            for (Map.Entry<Integer, List<long[][]>> e : micros.entrySet()) {
-                // Rows of a micro-batch in a fixed order, whatever order the shuffle delivered.
-                List<long[][]> rowsOfMicro = e.getValue();
-                rowsOfMicro.sort(Comparator.comparing(a -> java.util.Arrays.toString(a[0])));
+            for (Map.Entry<Integer, TreeMap<String, long[][]>> e : micros.entrySet()) {
                 List<long[]> ids = new ArrayList<>();
                 List<long[]> labels = new ArrayList<>();
-                for (long[][] row : rowsOfMicro) {
+                for (long[][] row : e.getValue().values()) {
                     ids.add(row[0]);
                     labels.add(row[1]);
                 }

@@ -54,9 +54,10 @@ class DataParallelTrainerTest {
             for (int t = 0; t < ids.length; t++) {
                 ids[t] = (int) seqs.get(i)[t];
             }
-            rows.add(RowFactory.create(i / MICRO, ids, ids));
+            rows.add(RowFactory.create(i / MICRO, String.format("s%02d", i), ids, ids));
         }
         StructType schema = new StructType().add("micro", DataTypes.IntegerType)
+                .add("sample_id", DataTypes.StringType)
                 .add("input_ids", DataTypes.createArrayType(DataTypes.IntegerType))
                 .add("labels", DataTypes.createArrayType(DataTypes.IntegerType));
         return SPARK.session().createDataFrame(rows, schema);
