@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.lethe.model.AdamW;
 import org.lethe.model.CausalLm;
 import org.lethe.model.io.CheckpointTensors;
+import org.lethe.model.io.LocalFiles;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -58,13 +59,13 @@ public final class Checkpoints {
             state.put("seed", seed);
             state.put("config_sha256", configSha256);
             JSON.writerWithDefaultPrettyPrinter().writeValue(staging.resolve("trainer_state.json").toFile(), state);
-            if (Files.exists(dir)) {
-                deleteTree(dir);
+            if (!LocalFiles.deleteTree(dir)) {
+                throw new IOException("cannot remove the previous " + dir);
             }
             Files.move(staging, dir, StandardCopyOption.ATOMIC_MOVE);
             return dir;
         } catch (IOException e) {
-            deleteTree(staging);
+            LocalFiles.deleteTree(staging);
             throw new UncheckedIOException("cannot write checkpoint " + dir + ": " + e.getMessage(), e);
         }
     }
@@ -114,19 +115,6 @@ public final class Checkpoints {
             }
         } else {
             optimizer.restore(checkpoint.optimizerStep(), first, second);
-        }
-    }
-
-    private static void deleteTree(Path p) {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path x : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(x);
-            }
-        } catch (IOException ignored) {
-            // best effort: a stale staging directory is harmless and replaced next time
         }
     }
 }

@@ -10,6 +10,7 @@ import ai.djl.training.ParameterStore;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.lethe.model.io.CheckpointTensors;
+import org.lethe.model.io.LocalFiles;
 import org.lethe.model.io.ModelFormatException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,14 +20,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.UUID;
-import java.util.stream.Stream;
 
 /**
  * A loaded Llama causal LM: the DJL block with its parameters on one device, its tokenizer, and
@@ -198,10 +196,10 @@ public final class CausalLm implements AutoCloseable {
             copySideFiles(tmp);
             replaceDirectory(tmp, dir);
         } catch (IOException e) {
-            deleteQuietly(tmp);
+            LocalFiles.deleteTree(tmp);
             throw new UncheckedIOException("cannot save model to " + dir + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            deleteQuietly(tmp);
+            LocalFiles.deleteTree(tmp);
             throw e;
         }
     }
@@ -239,21 +237,9 @@ public final class CausalLm implements AutoCloseable {
         }
         Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
         if (old != null) {
-            deleteQuietly(old);
-        }
-    }
-
-    static void deleteQuietly(Path p) {
-        if (p == null || !Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            List<Path> all = new ArrayList<>(walk.sorted(Comparator.reverseOrder()).toList());
-            for (Path x : all) {
-                Files.deleteIfExists(x);
+            if (!LocalFiles.deleteTree(old)) {
+                LOG.warn("could not delete the previous model directory {}", old);
             }
-        } catch (IOException e) {
-            LOG.warn("could not delete {}: {}", p, e.getMessage());
         }
     }
 

@@ -20,7 +20,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,7 +27,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * The tensors of a Hugging Face model directory, whether stored in one {@code model.safetensors}
@@ -352,7 +350,7 @@ public final class CheckpointTensors implements AutoCloseable {
                 commit(dir, staging, written);
                 return written.stream().map(dir::resolve).toList();
             } finally {
-                deleteQuietly(staging);
+                LocalFiles.deleteTree(staging); // a leftover hidden staging dir is never opened
             }
         } catch (IOException e) {
             throw new UncheckedIOException(dir + ": cannot save the checkpoint (" + e + ")", e);
@@ -392,19 +390,5 @@ public final class CheckpointTensors implements AutoCloseable {
                 && !name.equals("..")
                 && name.indexOf('/') < 0
                 && name.indexOf('\\') < 0;
-    }
-
-    /** Removes the staging directory; best effort, as it runs while another error may be in flight. */
-    private static void deleteQuietly(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException | UncheckedIOException ignored) {
-            // a leftover hidden staging directory is harmless: open() never looks at it
-        }
     }
 }
