@@ -184,14 +184,8 @@ public final class DataParallelTrainer implements AutoCloseable {
                 LmTrainer.StepResult r = local.accumulateSum(ids, labels);
                 Map<String, NDArray> grads = local.gradients();
                 try {
-                    float[] flat = new float[Math.toIntExact(lm.block().parameterCount())];
-                    int offset = 0;
-                    for (String name : lm.block().hfParameters().keySet()) {
-                        float[] g = grads.get(name).toFloatArray();
-                        System.arraycopy(g, 0, flat, offset, g.length);
-                        offset += g.length;
-                    }
-                    return new MicroGradient(micro, r.loss(), r.targetTokens(), flat);
+                    return new MicroGradient(micro, r.loss(), r.targetTokens(),
+                            ParameterSnapshot.flatten(lm, grads::get));
                 } finally {
                     grads.values().forEach(NDArray::close);
                     local.zeroGradients();

@@ -7,6 +7,7 @@ import org.lethe.model.CausalLm;
 import java.io.Serializable;
 import java.nio.FloatBuffer;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * All parameters of a model as one flat float32 vector in Hugging Face parameter order, with the
@@ -17,14 +18,22 @@ public record ParameterSnapshot(long version, float[] values) implements Seriali
     /** The current parameters of {@code lm}. */
     public static ParameterSnapshot of(CausalLm lm, long version) {
         Map<String, Parameter> params = lm.block().hfParameters();
+        return new ParameterSnapshot(version, flatten(lm, name -> params.get(name).getArray()));
+    }
+
+    /**
+     * One flat float32 vector of per-parameter arrays (values, gradients) in the model's Hugging
+     * Face parameter order: the layout snapshots and gradient sums share.
+     */
+    public static float[] flatten(CausalLm lm, Function<String, NDArray> arrayOf) {
         float[] flat = new float[Math.toIntExact(lm.block().parameterCount())];
         int offset = 0;
-        for (Parameter p : params.values()) {
-            float[] v = p.getArray().toFloatArray();
+        for (String name : lm.block().hfParameters().keySet()) {
+            float[] v = arrayOf.apply(name).toFloatArray();
             System.arraycopy(v, 0, flat, offset, v.length);
             offset += v.length;
         }
-        return new ParameterSnapshot(version, flat);
+        return flat;
     }
 
     /** Copies these values into {@code lm}'s parameters, in place (grad mode off). */
