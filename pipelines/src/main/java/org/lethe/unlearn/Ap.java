@@ -22,6 +22,11 @@ public final class Ap implements LossTerm {
     }
 
     @Override
+    public CountBasis countBasis() {
+        return CountBasis.ROWS;
+    }
+
+    @Override
     public Alternative alternative() {
         return Alternative.REFUSAL;
     }

@@ -25,6 +25,11 @@ public final class CeU implements LossTerm {
     }
 
     @Override
+    public CountBasis countBasis() {
+        return CountBasis.ANSWER_TARGETS_AFTER_FIRST;
+    }
+
+    @Override
     public TermValue compute(TermInputs in) {
         BatchView b = in.batch();
         NDArray predicting = Tokens.predicting(b.logits());

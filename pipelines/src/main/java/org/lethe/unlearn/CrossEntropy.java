@@ -28,6 +28,16 @@ public final class CrossEntropy implements LossTerm {
     }
 
     @Override
+    public CountBasis countBasis() {
+        return CountBasis.ANSWER_TARGETS;
+    }
+
+    @Override
+    public boolean countsAlternative() {
+        return source != Alternative.NONE;
+    }
+
+    @Override
     public Alternative alternative() {
         return source;
     }

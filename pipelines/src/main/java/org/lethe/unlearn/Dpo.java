@@ -25,6 +25,11 @@ public final class Dpo implements LossTerm {
     }
 
     @Override
+    public CountBasis countBasis() {
+        return CountBasis.ROWS;
+    }
+
+    @Override
     public boolean needsRefModel() {
         return true;
     }

@@ -14,6 +14,11 @@ public final class EmbedDiff implements LossTerm {
     }
 
     @Override
+    public CountBasis countBasis() {
+        return CountBasis.LABEL_TOKENS_TIMES_HIDDEN;
+    }
+
+    @Override
     public boolean needsRefModel() {
         return true;
     }

@@ -16,6 +16,11 @@ public final class GradientAscent implements LossTerm {
     }
 
     @Override
+    public CountBasis countBasis() {
+        return CountBasis.ANSWER_TARGETS;
+    }
+
+    @Override
     public TermValue compute(TermInputs in) {
         BatchView b = in.batch();
         NDArray valid = Tokens.answerMask(b.labels());

@@ -22,6 +22,11 @@ public final class Kl implements LossTerm {
     }
 
     @Override
+    public CountBasis countBasis() {
+        return positions.countBasis();
+    }
+
+    @Override
     public boolean needsRefModel() {
         return true;
     }

@@ -9,6 +9,17 @@ public interface LossTerm {
     /** The unit of {@link TermValue#count()}. */
     Normalization normalization();
 
+    /** What {@link TermValue#count()} counts, per row of the batch the count is taken on. */
+    CountBasis countBasis();
+
+    /**
+     * Whether the count is taken on the alternative batch ({@link #alternative()}) rather than the
+     * term's own batch.
+     */
+    default boolean countsAlternative() {
+        return false;
+    }
+
     /** Whether {@link BatchView#refLogits()} (or {@link BatchView#refHidden()}) must be filled. */
     default boolean needsRefModel() {
         return false;

@@ -23,6 +23,11 @@ public final class MaximumEntropy implements LossTerm {
     }
 
     @Override
+    public CountBasis countBasis() {
+        return positions.countBasis();
+    }
+
+    @Override
     public TermValue compute(TermInputs in) {
         BatchView b = in.batch();
         NDArray logp = Tokens.predicting(b.logits()).logSoftmax(-1);

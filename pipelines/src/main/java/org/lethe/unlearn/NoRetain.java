@@ -16,6 +16,11 @@ public final class NoRetain implements LossTerm {
     }
 
     @Override
+    public CountBasis countBasis() {
+        return CountBasis.NOTHING;
+    }
+
+    @Override
     public TermValue compute(TermInputs in) {
         return new TermValue(in.batch().logits().getManager().zeros(new Shape()), 0,
                 Normalization.TOKENS);

@@ -22,6 +22,11 @@ public final class Npo implements LossTerm {
     }
 
     @Override
+    public CountBasis countBasis() {
+        return CountBasis.ROWS;
+    }
+
+    @Override
     public boolean needsRefModel() {
         return true;
     }

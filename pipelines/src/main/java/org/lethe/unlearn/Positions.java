@@ -9,6 +9,10 @@ public enum Positions {
     /** Positions whose next token is a real token (mask[:, t + 1] == 1): prompt and answer, not padding. */
     ALL;
 
+    CountBasis countBasis() {
+        return this == ANSWER ? CountBasis.ANSWER_TARGETS : CountBasis.PREDICTING_POSITIONS;
+    }
+
     NDArray mask(BatchView b) {
         return this == ANSWER ? Tokens.answerMask(b.labels()) : Tokens.nonPaddingMask(b.mask());
     }

@@ -30,6 +30,11 @@ public final class Rmu implements LossTerm {
     }
 
     @Override
+    public CountBasis countBasis() {
+        return CountBasis.LABEL_TOKENS_TIMES_HIDDEN;
+    }
+
+    @Override
     public boolean needsHiddenLayer() {
         return true;
     }

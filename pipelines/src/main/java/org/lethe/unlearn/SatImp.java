@@ -25,6 +25,11 @@ public final class SatImp implements LossTerm {
     }
 
     @Override
+    public CountBasis countBasis() {
+        return CountBasis.ANSWER_TARGETS;
+    }
+
+    @Override
     public TermValue compute(TermInputs in) {
         BatchView b = in.batch();
         NDArray logp = Tokens.targetLogProbs(b.logits(), b.labels());

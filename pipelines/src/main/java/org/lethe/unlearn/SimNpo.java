@@ -25,6 +25,11 @@ public final class SimNpo implements LossTerm {
     }
 
     @Override
+    public CountBasis countBasis() {
+        return CountBasis.ROWS;
+    }
+
+    @Override
     public TermValue compute(TermInputs in) {
         BatchView b = in.batch();
         NDArray valid = Tokens.answerMask(b.labels());

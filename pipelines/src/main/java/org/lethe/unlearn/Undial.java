@@ -26,6 +26,11 @@ public final class Undial implements LossTerm {
     }
 
     @Override
+    public CountBasis countBasis() {
+        return CountBasis.ANSWER_TARGETS;
+    }
+
+    @Override
     public boolean needsRefModel() {
         return true;
     }

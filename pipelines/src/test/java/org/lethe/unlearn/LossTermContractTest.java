@@ -155,6 +155,33 @@ class LossTermContractTest {
     }
 
     @Test
+    void everyTermsCountBasisGivesTheCountItComputes() {
+        List<LossTerm> terms = new java.util.ArrayList<>();
+        for (String name : LossTerms.forgetNames()) {
+            terms.add(LossTerms.forget(name, Map.of()));
+        }
+        for (String name : LossTerms.retainNames()) {
+            terms.add(LossTerms.retain(name, Map.of()));
+        }
+        terms.add(LossTerms.forget("me", Map.of("all_positions", 1.0)));
+        terms.add(LossTerms.retain("kl", Map.of("all_positions", 1.0)));
+        int hidden = start.config().hiddenSize();
+        for (LossTerm term : terms) {
+            List<long[]> counted = term.countsAlternative() ? ALT_LABELS : LABELS;
+            long expected = 0;
+            for (long[] row : counted) {
+                expected += term.countBasis().count(row, hidden);
+            }
+            assertEquals(expected, run(start, term).count(), term.name() + " " + term.countBasis());
+        }
+        // By hand for the two rows above (8 and 6 tokens, answers of 4 and 3 tokens).
+        assertEquals(4 + 3, LABELS.stream().mapToLong(r -> CountBasis.ANSWER_TARGETS.count(r, 0)).sum());
+        assertEquals(3 + 2, LABELS.stream().mapToLong(r -> CountBasis.ANSWER_TARGETS_AFTER_FIRST.count(r, 0)).sum());
+        assertEquals(7 + 5, LABELS.stream().mapToLong(r -> CountBasis.PREDICTING_POSITIONS.count(r, 0)).sum());
+        assertEquals((4 + 3) * 16, LABELS.stream().mapToLong(r -> CountBasis.LABEL_TOKENS_TIMES_HIDDEN.count(r, 16)).sum());
+    }
+
+    @Test
     void klAndEmbedDiffAreZeroWhenThePolicyIsTheReference() {
         assertEquals(0.0, run(start, LossTerms.retain("kl", Map.of())).loss(), 1e-6);
         assertEquals(0.0, run(start, LossTerms.retain("embed_diff", Map.of())).loss(), 1e-9);
