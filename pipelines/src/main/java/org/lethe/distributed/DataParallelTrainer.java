@@ -2,11 +2,13 @@ package org.lethe.distributed;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -26,47 +28,113 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 import static org.apache.spark.sql.functions.col;
 
 /**
- * Data-parallel training on Spark: each step, executors compute the gradient SUM of their
- * micro-batches with the model cached once per executor JVM; the driver adds the micro-batch
- * gradients in micro-batch id order (so 1, 2 or 4 partitions give bitwise the same sum),
- * normalizes once by the global target count, clips, applies AdamW to its master copy and
- * broadcasts the new parameters with the next version.
+ * Data-parallel training on Spark: each step, executors run a {@link MicroObjective}'s forward and
+ * backward passes on their micro-batches with the model cached once per executor JVM; the driver
+ * adds the micro-batch gradients in micro-batch id order (so 1, 2 or 4 partitions give bitwise the
+ * same sum), checks the loss and gradient are finite, clips, applies AdamW to its master copy and
+ * broadcasts the trained parameters with the next version.
  */
 public final class DataParallelTrainer implements AutoCloseable {
 
-    /** What one step did. */
-    public record StepReport(long version, double loss, float gradNorm, long targetTokens, int microBatches) {}
+    /** What one step did: the summed loss parts, their total, the pre-clipping gradient norm. */
+    public record StepReport(long version, double[] parts, double loss, float gradNorm, long tokens,
+            int microBatches) {}
 
-    /** One micro-batch's contribution, computed on an executor. */
-    public record MicroGradient(int micro, double lossSum, long count, float[] gradient) implements Serializable {}
+    /** One micro-batch's contribution, computed on an executor ({@code gradient} null: nothing to add). */
+    public record MicroGradient(int micro, double[] parts, long tokens, float[] gradient) implements Serializable {}
+
+    /**
+     * How to train.
+     *
+     * @param trainable regular expressions over Hugging Face parameter names (any match trains the
+     *     parameter); empty: all parameters
+     * @param refModelDir the frozen {@code ref_model}'s directory, or null when no term needs it
+     * @param abortGradNorm stop when the pre-clipping gradient norm exceeds this (<= 0: never)
+     */
+    public record Options(AdamW.Settings optimizer, double maxGradNorm, int partitions, List<String> trainable,
+            String refModelDir, ModelSettings refSettings, double abortGradNorm) {
+        public Options {
+            trainable = List.copyOf(trainable);
+            if (partitions <= 0) {
+                throw new IllegalArgumentException("partitions must be > 0, got " + partitions);
+            }
+        }
+
+        /** All parameters trained, no ref_model, no abort threshold. */
+        public static Options of(AdamW.Settings optimizer, double maxGradNorm, int partitions) {
+            return new Options(optimizer, maxGradNorm, partitions, List.of(), null, null, 0);
+        }
+    }
+
+    /** A step whose loss or gradient is not finite, or whose gradient norm passed the abort threshold. */
+    public static final class DivergedException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        DivergedException(String message) {
+            super(message);
+        }
+    }
 
     private final SparkSession spark;
     private final String modelDir;
     private final ModelSettings settings;
+    private final Options options;
     private final String cacheKey;
-    private final int partitions;
     private final CausalLm master;
     private final LmTrainer trainer;
+    private final List<String> trained;
     private Broadcast<ParameterSnapshot> current;
     private long version;
 
-    /**
-     * @param partitions how many tasks compute a step's micro-batches (the result does not depend on it)
-     */
-    public DataParallelTrainer(SparkSession spark, String modelDir, ModelSettings settings,
-            AdamW.Settings optimizer, double maxGradNorm, int partitions) {
+    public DataParallelTrainer(SparkSession spark, String modelDir, ModelSettings settings, Options options) {
         this.spark = spark;
         this.modelDir = modelDir;
         this.settings = settings;
-        this.partitions = partitions;
+        this.options = options;
         this.cacheKey = "train-" + UUID.randomUUID();
         this.master = CausalLm.load(Paths.get(modelDir), settings);
-        this.trainer = new LmTrainer(master, optimizer, maxGradNorm);
-        this.current = broadcast(ParameterSnapshot.of(master, 0));
+        try {
+            this.trained = select(master, options.trainable());
+            this.trainer = new LmTrainer(master, options.optimizer(), options.maxGradNorm());
+        } catch (RuntimeException e) {
+            master.close();
+            throw e;
+        }
+        this.current = broadcast(ParameterSnapshot.of(master, trained, 0));
+    }
+
+    /** The Hugging Face names of the parameters that {@code patterns} select (all when empty), in model order. */
+    public static List<String> select(CausalLm lm, List<String> patterns) {
+        List<String> names = new ArrayList<>(lm.block().hfParameters().keySet());
+        if (patterns.isEmpty()) {
+            return names;
+        }
+        List<Pattern> compiled = new ArrayList<>();
+        for (String p : patterns) {
+            try {
+                compiled.add(Pattern.compile(p));
+            } catch (PatternSyntaxException e) {
+                throw new IllegalArgumentException("trainable parameter pattern '" + p + "' is not a regular expression: "
+                        + e.getDescription(), e);
+            }
+        }
+        List<String> out = new ArrayList<>();
+        for (String n : names) {
+            if (compiled.stream().anyMatch(p -> p.matcher(n).matches())) {
+                out.add(n);
+            }
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("trainable parameter patterns " + patterns + " match none of the model's"
+                    + " parameters (e.g. " + names.get(Math.min(1, names.size() - 1)) + ")");
+        }
+        return out;
     }
 
     /** Continues from a checkpoint: its optimizer state and step count (weights come from its dir). */
@@ -84,47 +152,79 @@ public final class DataParallelTrainer implements AutoCloseable {
         return master;
     }
 
+    /** The names of the trained parameters, in model order. */
+    public List<String> trainedParameters() {
+        return trained;
+    }
+
     /**
-     * One optimizer step over a logical batch with columns {@code micro} (int: the micro-batch
-     * each row belongs to, fixed by sample id, not by partition), {@code sample_id} (orders the
-     * rows inside a micro-batch), {@code input_ids} and {@code labels} (arrays of int; -100 = not a
-     * target).
+     * One optimizer step over a logical batch: rows with an int column {@code micro} (the
+     * micro-batch each row belongs to, fixed by sample id, not by partition) and the objective's
+     * columns.
+     *
+     * @param stepNumber the global step this is, for error messages
      */
-    public StepReport step(Dataset<Row> batch, double lr) {
+    public StepReport step(Dataset<Row> batch, double lr, MicroObjective objective, long stepNumber) {
         Broadcast<ParameterSnapshot> snapshot = current;
-        List<MicroGradient> results = new ArrayList<>(batch.repartition(partitions, col("micro"))
-                .select("micro", "sample_id", "input_ids", "labels").javaRDD()
-                .mapPartitions(new MicroGradients(cacheKey, modelDir, settings, snapshot))
+        List<Column> columns = new ArrayList<>();
+        columns.add(col("micro"));
+        objective.columns().forEach(c -> columns.add(col(c)));
+        List<MicroGradient> results = new ArrayList<>(batch.repartition(options.partitions(), col("micro"))
+                .select(columns.toArray(new Column[0])).javaRDD()
+                .mapPartitions(new MicroGradients(cacheKey, modelDir, settings, options.refModelDir(),
+                        options.refSettings(), snapshot, objective))
                 .collect());
         if (results.isEmpty()) {
-            throw new IllegalArgumentException("step " + (version + 1) + ": the batch is empty");
+            throw new IllegalArgumentException("step " + stepNumber + ": the batch is empty");
         }
         results.sort(Comparator.comparingInt(MicroGradient::micro));
-        double lossSum = 0;
-        long count = 0;
+        double[] parts = new double[objective.partNames().size()];
+        long tokens = 0;
         float norm;
         try (NDManager m = master.manager().newSubManager()) {
             NDArray total = null;
             for (MicroGradient g : results) {
-                NDArray part = m.create(g.gradient());
-                total = total == null ? part : total.add(part);
-                lossSum += g.lossSum();
-                count += g.count();
+                if (g.gradient() != null) {
+                    NDArray part = m.create(g.gradient());
+                    total = total == null ? part : total.add(part);
+                }
+                for (int i = 0; i < parts.length; i++) {
+                    parts[i] += g.parts()[i];
+                }
+                tokens += g.tokens();
             }
-            NDArray mean = total.div(count);
+            double loss = objective.total(parts);
+            if (total == null) {
+                total = m.zeros(new Shape(flatSize()), DataType.FLOAT32);
+            }
+            double gradNorm = Math.sqrt(total.toType(DataType.FLOAT64, false).square().sum().getDouble());
+            if (!Double.isFinite(loss) || !Double.isFinite(gradNorm)) {
+                throw new DivergedException("step " + stepNumber + ": loss " + loss + ", gradient norm " + gradNorm
+                        + " (not finite); stopping before the update");
+            }
+            if (options.abortGradNorm() > 0 && gradNorm > options.abortGradNorm()) {
+                throw new DivergedException("step " + stepNumber + ": gradient norm " + gradNorm + " exceeds the abort"
+                        + " threshold " + options.abortGradNorm() + " (exploding); stopping before the update");
+            }
             Map<String, NDArray> grads = new LinkedHashMap<>();
+            Map<String, Parameter> params = master.block().hfParameters();
             long offset = 0;
-            for (Map.Entry<String, Parameter> e : master.block().hfParameters().entrySet()) {
-                Shape shape = e.getValue().getShape();
-                grads.put(e.getKey(), mean.get("{}:{}", offset, offset + shape.size()).reshape(shape));
+            for (String name : trained) {
+                Shape shape = params.get(name).getShape();
+                grads.put(name, total.get("{}:{}", offset, offset + shape.size()).reshape(shape));
                 offset += shape.size();
             }
             norm = trainer.apply(grads, lr);
+            version++;
+            current = broadcast(ParameterSnapshot.of(master, trained, version));
+            snapshot.destroy();
+            return new StepReport(version, parts, loss, norm, tokens, results.size());
         }
-        version++;
-        current = broadcast(ParameterSnapshot.of(master, version));
-        snapshot.destroy();
-        return new StepReport(version, lossSum / count, norm, count, results.size());
+    }
+
+    private long flatSize() {
+        Map<String, Parameter> params = master.block().hfParameters();
+        return trained.stream().mapToLong(n -> params.get(n).getShape().size()).sum();
     }
 
     private Broadcast<ParameterSnapshot> broadcast(ParameterSnapshot s) {
@@ -134,71 +234,80 @@ public final class DataParallelTrainer implements AutoCloseable {
     @Override
     public void close() {
         current.destroy();
-        // Executors free their cached copy when their JVM ends; in local mode it is this JVM.
+        // Executors free their cached copies when their JVM ends; in local mode it is this JVM.
         ExecutorModelCache.release(cacheKey);
+        ExecutorModelCache.release(cacheKey + "-ref");
         trainer.close();
         master.close();
     }
 
-    /** The executor side of a step: gradient sums per micro-batch, in micro-batch order. */
+    /** The executor side of a step: each micro-batch's gradient, in micro-batch order. */
     static final class MicroGradients implements FlatMapFunction<Iterator<Row>, MicroGradient> {
         private static final long serialVersionUID = 1L;
         private final String key;
         private final String modelDir;
         private final ModelSettings settings;
+        private final String refDir;
+        private final ModelSettings refSettings;
         private final Broadcast<ParameterSnapshot> snapshot;
+        private final MicroObjective objective;
 
-        MicroGradients(String key, String modelDir, ModelSettings settings, Broadcast<ParameterSnapshot> snapshot) {
+        MicroGradients(String key, String modelDir, ModelSettings settings, String refDir, ModelSettings refSettings,
+                Broadcast<ParameterSnapshot> snapshot, MicroObjective objective) {
             this.key = key;
             this.modelDir = modelDir;
             this.settings = settings;
+            this.refDir = refDir;
+            this.refSettings = refSettings;
             this.snapshot = snapshot;
+            this.objective = objective;
         }
 
         @Override
         public Iterator<MicroGradient> call(Iterator<Row> rows) {
-            // Rows of each micro-batch in sample-id order, whatever order the shuffle delivered.
-            TreeMap<Integer, TreeMap<String, long[][]>> micros = new TreeMap<>();
+            TreeMap<Integer, List<Row>> micros = new TreeMap<>();
             while (rows.hasNext()) {
                 Row r = rows.next();
-                micros.computeIfAbsent(r.getInt(0), k -> new TreeMap<>())
-                        .put(r.getString(1), new long[][] {longs(r.getList(2)), longs(r.getList(3))});
+                micros.computeIfAbsent(r.getInt(0), k -> new ArrayList<>()).add(r);
             }
             List<MicroGradient> out = new ArrayList<>();
-            for (Map.Entry<Integer, TreeMap<String, long[][]>> e : micros.entrySet()) {
-                List<long[]> ids = new ArrayList<>();
-                List<long[]> labels = new ArrayList<>();
-                for (long[][] row : e.getValue().values()) {
-                    ids.add(row[0]);
-                    labels.add(row[1]);
+            for (Map.Entry<Integer, List<Row>> e : micros.entrySet()) {
+                List<Row> stripped = new ArrayList<>();
+                for (Row r : e.getValue()) {
+                    Object[] values = new Object[r.size() - 1];
+                    for (int i = 1; i < r.size(); i++) {
+                        values[i - 1] = r.get(i);
+                    }
+                    stripped.add(org.apache.spark.sql.RowFactory.create(values));
                 }
-                out.add(Autograd.exclusive(() -> gradient(e.getKey(), ids, labels)));
+                out.add(Autograd.exclusive(() -> gradient(e.getKey(), stripped)));
             }
             return out.iterator();
         }
 
-        private MicroGradient gradient(int micro, List<long[]> ids, List<long[]> labels) {
-            CausalLm lm = ExecutorModelCache.get(key, modelDir, settings, snapshot.value());
+        private MicroGradient gradient(int micro, List<Row> rows) {
+            ParameterSnapshot s = snapshot.value();
+            CausalLm lm = ExecutorModelCache.get(key, modelDir, settings, s);
+            ExecutorModels models = new ExecutorModels(lm,
+                    () -> refDir == null ? null : ExecutorModelCache.frozen(key + "-ref", refDir, refSettings));
             try (LmTrainer local = new LmTrainer(lm, AdamW.Settings.defaults(), 0)) {
                 local.zeroGradients();
-                LmTrainer.StepResult r = local.accumulateSum(ids, labels);
-                Map<String, NDArray> grads = local.gradients();
                 try {
-                    return new MicroGradient(micro, r.loss(), r.targetTokens(),
-                            ParameterSnapshot.flatten(lm, grads::get));
+                    MicroObjective.MicroLoss loss = objective.backward(models, rows);
+                    float[] gradient = null;
+                    if (loss.backward()) {
+                        Map<String, NDArray> grads = local.gradients();
+                        try {
+                            gradient = ParameterSnapshot.flatten(lm, s.names(), grads::get);
+                        } finally {
+                            grads.values().forEach(NDArray::close);
+                        }
+                    }
+                    return new MicroGradient(micro, loss.parts(), loss.tokens(), gradient);
                 } finally {
-                    grads.values().forEach(NDArray::close);
                     local.zeroGradients();
                 }
             }
-        }
-
-        private static long[] longs(List<Object> values) {
-            long[] out = new long[values.size()];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = ((Number) values.get(i)).longValue();
-            }
-            return out;
         }
     }
 }

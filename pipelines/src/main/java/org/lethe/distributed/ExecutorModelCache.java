@@ -43,6 +43,14 @@ public final class ExecutorModelCache {
         }
     }
 
+    /**
+     * A frozen model (the {@code ref_model}) cached under {@code key}: loaded from {@code modelDir}
+     * on first use and never changed.
+     */
+    public static CausalLm frozen(String key, String modelDir, ModelSettings settings) {
+        return MODELS.computeIfAbsent(key, k -> new Entry(CausalLm.load(Paths.get(modelDir), settings))).lm;
+    }
+
     /** Frees the model of a finished run (on the JVM this is called in). */
     public static void release(String key) {
         Entry e = MODELS.remove(key);

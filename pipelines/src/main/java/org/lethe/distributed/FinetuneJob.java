@@ -153,8 +153,10 @@ public final class FinetuneJob {
             long end = maxSteps > 0 ? Math.min(maxSteps, perEpoch * epochs) : perEpoch * epochs;
             Path checkpoint = null;
             AdamW.Settings optimizer = new AdamW.Settings(0.9, 0.999, 1e-8, config.getDouble("train.weight_decay"));
-            try (DataParallelTrainer trainer = new DataParallelTrainer(spark, modelDir, settings, optimizer,
-                    config.getDouble("train.max_grad_norm"), partitions)) {
+            LossObjective objective = new LossObjective(
+                    List.of(new LossObjective.Part("nll", false, "nll", java.util.Map.of(), 1.0)), 0, new long[1]);
+            try (DataParallelTrainer trainer = new DataParallelTrainer(spark, modelDir, settings,
+                    DataParallelTrainer.Options.of(optimizer, config.getDouble("train.max_grad_norm"), partitions))) {
                 if (resume.isPresent()) {
                     trainer.restore(resume.get());
                     LOG.info("finetune {}: resuming after step {} from {}", runId, resumed, resume.get().dir());
@@ -164,9 +166,11 @@ public final class FinetuneJob {
                         global += perEpoch; // an epoch finished before the checkpoint
                         continue;
                     }
-                    Dataset<Row> plan = EpochPlan.plan(spark, encoded, seed, epoch, batchSize, microBatch)
-                            .persist(StorageLevel.MEMORY_AND_DISK());
+                    Dataset<Row> plan = LossObjective.plainRows(EpochPlan.plan(spark, encoded, seed, epoch, batchSize,
+                            microBatch), LossObjective.Role.RETAIN).persist(StorageLevel.MEMORY_AND_DISK());
                     try {
+                        java.util.Map<Integer, long[]> counts = LossObjective.countsByStep(plan, objective.parts(),
+                                trainer.model().config().hiddenSize());
                         for (int s = 0; s < perEpoch && global < end; s++) {
                             global++;
                             if (global <= resumed) {
@@ -174,10 +178,11 @@ public final class FinetuneJob {
                             }
                             long started = System.nanoTime();
                             double lr = schedule.at(global);
-                            DataParallelTrainer.StepReport r = trainer.step(plan.filter(col("step").equalTo(s)), lr);
+                            DataParallelTrainer.StepReport r = trainer.step(plan.filter(col("step").equalTo(s)), lr,
+                                    objective.withCounts(counts.get(s)), global);
                             double seconds = (System.nanoTime() - started) / 1e9;
                             steps.add(RowFactory.create(runId, global, epoch, r.loss(), lr, (double) r.gradNorm(),
-                                    r.targetTokens(), seconds));
+                                    r.tokens(), seconds));
                             first = Double.isNaN(first) ? r.loss() : first;
                             last = r.loss();
                             if (!Double.isFinite(r.loss()) || !Float.isFinite(r.gradNorm())) {

@@ -6,48 +6,74 @@ import org.lethe.model.CausalLm;
 
 import java.io.Serializable;
 import java.nio.FloatBuffer;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
 /**
- * All parameters of a model as one flat float32 vector in Hugging Face parameter order, with the
- * version (optimizer step) it belongs to: what the driver broadcasts after each update.
+ * The trained parameters of a model (all of them, or the configured trainable subset) as one flat
+ * float32 vector in the order of {@code names}, with the version (optimizer step) it belongs to:
+ * what the driver broadcasts after each update. Parameters not named stay as loaded from the
+ * model directory on every executor.
  */
-public record ParameterSnapshot(long version, float[] values) implements Serializable {
+public record ParameterSnapshot(long version, List<String> names, float[] values) implements Serializable {
 
-    /** The current parameters of {@code lm}. */
-    public static ParameterSnapshot of(CausalLm lm, long version) {
+    public ParameterSnapshot {
+        names = List.copyOf(names);
+    }
+
+    /** The current values of {@code names} (Hugging Face parameter names) of {@code lm}. */
+    public static ParameterSnapshot of(CausalLm lm, List<String> names, long version) {
         Map<String, Parameter> params = lm.block().hfParameters();
-        return new ParameterSnapshot(version, flatten(lm, name -> params.get(name).getArray()));
+        return new ParameterSnapshot(version, names, flatten(lm, names, name -> params.get(name).getArray()));
+    }
+
+    /** Every parameter of {@code lm}, in Hugging Face order. */
+    public static ParameterSnapshot of(CausalLm lm, long version) {
+        return of(lm, List.copyOf(lm.block().hfParameters().keySet()), version);
     }
 
     /**
-     * One flat float32 vector of per-parameter arrays (values, gradients) in the model's Hugging
-     * Face parameter order: the layout snapshots and gradient sums share.
+     * One flat float32 vector of per-parameter arrays (values, gradients) in the order of
+     * {@code names}: the layout snapshots and gradient sums share.
      */
-    public static float[] flatten(CausalLm lm, Function<String, NDArray> arrayOf) {
-        float[] flat = new float[Math.toIntExact(lm.block().parameterCount())];
+    public static float[] flatten(CausalLm lm, List<String> names, Function<String, NDArray> arrayOf) {
+        Map<String, Parameter> params = lm.block().hfParameters();
+        long size = 0;
+        for (String name : names) {
+            size += params.get(name).getShape().size();
+        }
+        float[] flat = new float[Math.toIntExact(size)];
         int offset = 0;
-        for (String name : lm.block().hfParameters().keySet()) {
-            float[] v = arrayOf.apply(name).toFloatArray();
+        for (String name : names) {
+            NDArray a = arrayOf.apply(name);
+            float[] v = a == null ? new float[Math.toIntExact(params.get(name).getShape().size())] : a.toFloatArray();
             System.arraycopy(v, 0, flat, offset, v.length);
             offset += v.length;
         }
         return flat;
     }
 
-    /** Copies these values into {@code lm}'s parameters, in place (grad mode off). */
+    /** Copies these values into {@code lm}'s parameters of the same names, in place (grad mode off). */
     public void loadInto(CausalLm lm) {
-        if (values.length != lm.block().parameterCount()) {
-            throw new IllegalArgumentException("snapshot of " + values.length + " values for a model of "
-                    + lm.block().parameterCount() + " parameters");
-        }
+        Map<String, Parameter> params = lm.block().hfParameters();
         int offset = 0;
-        for (Parameter p : lm.block().hfParameters().values()) {
+        for (String name : names) {
+            Parameter p = params.get(name);
+            if (p == null) {
+                throw new IllegalArgumentException("snapshot names parameter " + name + ", which the model does not have");
+            }
             NDArray a = p.getArray();
             int n = Math.toIntExact(a.size());
+            if (offset + n > values.length) {
+                throw new IllegalArgumentException("snapshot of " + values.length + " values is too short for " + name);
+            }
             a.set(FloatBuffer.wrap(values, offset, n).slice());
             offset += n;
+        }
+        if (offset != values.length) {
+            throw new IllegalArgumentException("snapshot of " + values.length + " values for parameters of "
+                    + offset + " values");
         }
     }
 }

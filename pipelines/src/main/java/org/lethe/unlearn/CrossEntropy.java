@@ -38,6 +38,11 @@ public final class CrossEntropy implements LossTerm {
     }
 
     @Override
+    public boolean readsOwnBatch() {
+        return source == Alternative.NONE;
+    }
+
+    @Override
     public Alternative alternative() {
         return source;
     }

@@ -20,6 +20,14 @@ public interface LossTerm {
         return false;
     }
 
+    /**
+     * Whether the term reads its own batch ({@link TermInputs#batch()}); terms that read only the
+     * alternative batch (idk, mismatch) return false, so no forward pass is spent on it.
+     */
+    default boolean readsOwnBatch() {
+        return true;
+    }
+
     /** Whether {@link BatchView#refLogits()} (or {@link BatchView#refHidden()}) must be filled. */
     default boolean needsRefModel() {
         return false;

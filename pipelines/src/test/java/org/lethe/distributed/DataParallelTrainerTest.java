@@ -18,6 +18,7 @@ import org.lethe.testing.TestSpark;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -54,13 +55,13 @@ class DataParallelTrainerTest {
             for (int t = 0; t < ids.length; t++) {
                 ids[t] = (int) seqs.get(i)[t];
             }
-            rows.add(RowFactory.create(i / MICRO, String.format("s%02d", i), ids, ids));
+            rows.add(RowFactory.create(0, i / MICRO, String.format("s%02d", i), ids, ids));
         }
-        StructType schema = new StructType().add("micro", DataTypes.IntegerType)
+        StructType schema = new StructType().add("step", DataTypes.IntegerType).add("micro", DataTypes.IntegerType)
                 .add("sample_id", DataTypes.StringType)
                 .add("input_ids", DataTypes.createArrayType(DataTypes.IntegerType))
                 .add("labels", DataTypes.createArrayType(DataTypes.IntegerType));
-        return SPARK.session().createDataFrame(rows, schema);
+        return LossObjective.plainRows(SPARK.session().createDataFrame(rows, schema), LossObjective.Role.RETAIN);
     }
 
     @Test
@@ -72,14 +73,19 @@ class DataParallelTrainerTest {
         }
         List<long[]> seqs = sequences();
         Dataset<Row> batch = batch(seqs);
+        LossObjective nll = new LossObjective(List.of(new LossObjective.Part("nll", false, "nll", Map.of(), 1.0)), 0,
+                new long[1]);
+        long[] counts = LossObjective.countsByStep(batch, nll.parts(), 8).get(0);
+        long targets = seqs.stream().mapToLong(x -> x.length - 1).sum();
+        assertArrayEquals(new long[] {targets}, counts, "every token but the first is a target");
         float[][] weights = new float[3][];
         double[] losses = new double[3];
         int[] partitions = {1, 2, 4};
         for (int p = 0; p < partitions.length; p++) {
             try (DataParallelTrainer trainer = new DataParallelTrainer(SPARK.session(), dir.toString(), settings,
-                    AdamW.Settings.defaults(), 1.0, partitions[p])) {
+                    DataParallelTrainer.Options.of(AdamW.Settings.defaults(), 1.0, partitions[p]))) {
                 for (int step = 1; step <= 3; step++) {
-                    DataParallelTrainer.StepReport r = trainer.step(batch, 1e-2);
+                    DataParallelTrainer.StepReport r = trainer.step(batch, 1e-2, nll.withCounts(counts), step);
                     assertEquals(step, r.version());
                     assertEquals(ROWS / MICRO, r.microBatches());
                     losses[p] = r.loss();
