@@ -4,10 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.PromptTemplate;
@@ -25,8 +22,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import static org.apache.spark.sql.functions.col;
@@ -42,15 +39,6 @@ public final class FinetuneJob {
     private static final Logger LOG = LoggerFactory.getLogger(FinetuneJob.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    static final StructType TRAIN_STEPS = new StructType()
-            .add("run_id", DataTypes.StringType, false)
-            .add("step", DataTypes.LongType, false)
-            .add("epoch", DataTypes.IntegerType, false)
-            .add("loss", DataTypes.DoubleType, false)
-            .add("lr", DataTypes.DoubleType, false)
-            .add("grad_norm", DataTypes.DoubleType, false)
-            .add("tokens", DataTypes.LongType, false)
-            .add("seconds", DataTypes.DoubleType, false);
 
     /** What the job did. */
     public record Summary(String runId, String checkpoint, long steps, long resumedFrom, long samples,
@@ -138,81 +126,21 @@ public final class FinetuneJob {
             long perEpoch = EpochPlan.stepsPerEpoch(samples, batchSize);
             LrSchedule schedule = new LrSchedule(config.getDouble("train.lr"), config.getString("train.schedule"),
                     config.getLong("train.warmup_steps"), perEpoch * epochs);
-            long resumed = resume.map(Checkpoints.Found::globalStep).orElse(0L);
-            List<Row> steps = new ArrayList<>();
-            if (resumed > 0 && store.exists("train_steps")) {
-                // The run's rows are replaced as a whole: keep those of the steps already done.
-                steps.addAll(store.read("train_steps").filter(col("run_id").equalTo(runId)
-                        .and(col("step").leq(resumed))).select(TRAIN_STEPS.fieldNames()[0],
-                        java.util.Arrays.copyOfRange(TRAIN_STEPS.fieldNames(), 1, TRAIN_STEPS.size()))
-                        .collectAsList());
-            }
-            double first = Double.NaN;
-            double last = Double.NaN;
-            long global = 0;
-            long end = maxSteps > 0 ? Math.min(maxSteps, perEpoch * epochs) : perEpoch * epochs;
-            Path checkpoint = null;
             AdamW.Settings optimizer = new AdamW.Settings(0.9, 0.999, 1e-8, config.getDouble("train.weight_decay"));
             LossObjective objective = new LossObjective(
-                    List.of(new LossObjective.Part("nll", false, "nll", java.util.Map.of(), 1.0)), 0, new long[1]);
+                    List.of(new LossObjective.Part("nll", false, "nll", Map.of(), 1.0)), 0, new long[1]);
+            TrainingLoop.Result result;
             try (DataParallelTrainer trainer = new DataParallelTrainer(spark, modelDir, settings,
                     DataParallelTrainer.Options.of(optimizer, config.getDouble("train.max_grad_norm"), partitions))) {
-                if (resume.isPresent()) {
-                    trainer.restore(resume.get());
-                    LOG.info("finetune {}: resuming after step {} from {}", runId, resumed, resume.get().dir());
-                }
-                for (int epoch = 0; epoch < epochs && global < end; epoch++) {
-                    if ((epoch + 1) * perEpoch <= resumed) {
-                        global += perEpoch; // an epoch finished before the checkpoint
-                        continue;
-                    }
-                    Dataset<Row> plan = LossObjective.plainRows(EpochPlan.plan(spark, encoded, seed, epoch, batchSize,
-                            microBatch), LossObjective.Role.RETAIN).persist(StorageLevel.MEMORY_AND_DISK());
-                    try {
-                        java.util.Map<Integer, long[]> counts = LossObjective.countsByStep(plan, objective.parts(),
-                                trainer.model().config().hiddenSize());
-                        for (int s = 0; s < perEpoch && global < end; s++) {
-                            global++;
-                            if (global <= resumed) {
-                                continue;
-                            }
-                            long started = System.nanoTime();
-                            double lr = schedule.at(global);
-                            DataParallelTrainer.StepReport r = trainer.step(plan.filter(col("step").equalTo(s)), lr,
-                                    objective.withCounts(counts.get(s)), global);
-                            double seconds = (System.nanoTime() - started) / 1e9;
-                            steps.add(RowFactory.create(runId, global, epoch, r.loss(), lr, (double) r.gradNorm(),
-                                    r.tokens(), seconds));
-                            first = Double.isNaN(first) ? r.loss() : first;
-                            last = r.loss();
-                            if (!Double.isFinite(r.loss()) || !Float.isFinite(r.gradNorm())) {
-                                throw new IllegalStateException("step " + global + ": loss " + r.loss()
-                                        + ", gradient norm " + r.gradNorm() + " (not finite); stopping");
-                            }
-                            LOG.info("finetune {}: step {}/{} epoch {} loss {} lr {} |g| {} ({} s)", runId, global,
-                                    perEpoch * epochs, epoch, String.format("%.4f", r.loss()),
-                                    String.format("%.2e", lr), String.format("%.3f", r.gradNorm()),
-                                    String.format("%.2f", seconds));
-                            if (every > 0 && global % every == 0 && global < end) {
-                                Checkpoints.save(output, trainer.model(), trainer.optimizer(), global, seed,
-                                        config.sha256(), runId);
-                            }
-                        }
-                    } finally {
-                        plan.unpersist();
-                    }
-                }
-                if (resumed >= end) {
-                    // Nothing left to do (a re-run after success, or max_steps below the checkpoint).
-                    global = resumed;
-                    checkpoint = resume.get().dir();
-                } else {
-                    checkpoint = Checkpoints.save(output, trainer.model(), trainer.optimizer(), global, seed,
-                            config.sha256(), runId);
-                }
+                TrainingLoop.Settings loop = new TrainingLoop.Settings("finetune", runId, epochs, perEpoch, maxSteps,
+                        every, seed, config.sha256(), output, schedule, trainer.model().config().hiddenSize());
+                result = TrainingLoop.run(spark, store, trainer, loop, objective,
+                        epoch -> LossObjective.plainRows(EpochPlan.plan(spark, encoded, seed, epoch, batchSize,
+                                microBatch), LossObjective.Role.RETAIN), resume);
             }
-            store.write("train_steps", spark.createDataFrame(steps, TRAIN_STEPS));
-            return new Summary(runId, checkpoint.toString(), global, resumed, samples, first, last,
+            Path checkpoint = result.checkpoint();
+            return new Summary(runId, checkpoint.toString(), result.steps(), result.resumedFrom(), samples,
+                    result.firstLoss(), result.lastLoss(),
                     fingerprint(checkpoint.resolve(Files.exists(checkpoint.resolve("model.safetensors"))
                             ? "model.safetensors" : "model.safetensors.index.json")), dataFingerprint);
         } finally {
