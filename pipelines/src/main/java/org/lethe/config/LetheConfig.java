@@ -399,7 +399,34 @@ public final class LetheConfig {
 
     private static boolean isIntegral(ConfigValue number) {
         Object n = number.unwrapped();
-        return n instanceof Integer || n instanceof Long;
+        if (!(n instanceof Integer || n instanceof Long)) {
+            return false;
+        }
+        // HOCON reads "0.0" and "1e6" as integers; the text in reference.conf says which was meant.
+        String line = sourceLine(number);
+        int eq = line.indexOf('=');
+        String text = eq < 0 ? line : line.substring(eq + 1);
+        int comment = text.indexOf('#');
+        text = (comment < 0 ? text : text.substring(0, comment)).strip();
+        return !(text.contains(".") || text.contains("e") || text.contains("E"));
+    }
+
+    private static final java.util.Map<java.net.URL, List<String>> SOURCES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static String sourceLine(ConfigValue value) {
+        java.net.URL url = value.origin().url();
+        int line = value.origin().lineNumber();
+        if (url == null || line < 1) {
+            return "";
+        }
+        List<String> lines = SOURCES.computeIfAbsent(url, u -> {
+            try (java.io.InputStream in = u.openStream()) {
+                return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines().toList();
+            } catch (java.io.IOException e) {
+                return List.of();
+            }
+        });
+        return line <= lines.size() ? lines.get(line - 1) : "";
     }
 
     private static String describe(ConfigValue expected) {

@@ -23,6 +23,18 @@ public final class SampleEncoder {
 
     private SampleEncoder() {}
 
+    /**
+     * Training rows of {@code examples}: {@code sample_id}, {@code input_ids} and {@code labels}
+     * (the token ids with the prompt masked to -100, so only answer tokens are targets).
+     */
+    public static Dataset<Row> trainingRows(SparkSession spark, Dataset<Row> examples, String modelDir,
+            PromptTemplate template, String tokenizerSha) {
+        return encode(spark, examples, modelDir, template, tokenizerSha).select(
+                org.apache.spark.sql.functions.col("sample_id"), org.apache.spark.sql.functions.col("input_ids"),
+                org.apache.spark.sql.functions.expr("transform(input_ids, (x, i) -> IF(i < prompt_tokens, -100, x))")
+                        .as("labels"));
+    }
+
     /** {@code examples} must have question, answer, input_ids, prompt_tokens, tokenizer_sha256. */
     public static Dataset<Row> encode(SparkSession spark, Dataset<Row> examples, String modelDir,
             PromptTemplate template, String tokenizerSha) {

@@ -38,6 +38,20 @@ public final class Checkpoints {
 
     private Checkpoints() {}
 
+    /**
+     * The checkpoint directory of a run: the config's {@code key} when set, else
+     * {@code <table root>/checkpoints/<run id>}; a local path or file: URI (other file systems later).
+     */
+    public static Path output(org.lethe.store.TableStore store, org.lethe.config.LetheConfig config, String key,
+            String runId) {
+        String location = config.getString(key).isEmpty() ? store.root() + "/checkpoints/" + runId : config.getString(key);
+        java.net.URI uri = new org.apache.hadoop.fs.Path(location).toUri();
+        if (uri.getScheme() != null && !uri.getScheme().equals("file")) {
+            throw new IllegalArgumentException("lethe." + key + " must be a local directory for now, got " + location);
+        }
+        return Path.of(uri.getPath());
+    }
+
     /** Writes {@code checkpoint-<step>} under {@code output}, replacing one of the same step. */
     public static Path save(Path output, CausalLm model, AdamW optimizer, long globalStep, long seed,
             String configSha256, String runId) {

@@ -87,8 +87,7 @@ public final class FinetuneJob {
         int microBatch = positive("train.micro_batch_size");
         int partitions = positive("train.partitions");
         long seed = config.getLong("train.seed");
-        Path output = localPath(config.getString("train.output").isEmpty()
-                ? store.root() + "/checkpoints/" + runId : config.getString("train.output"));
+        Path output = Checkpoints.output(store, config, "train.output", runId);
         ModelSettings settings = ModelSettings.of(config);
         Optional<Checkpoints.Found> resume = config.getBoolean("train.resume") ? Checkpoints.latest(output)
                 : Optional.empty();
@@ -111,10 +110,8 @@ public final class FinetuneJob {
                 .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)))
                 .join(ids, "sample_id");
         String tokenizerSha = fingerprint(Paths.get(modelDir, "tokenizer.json"));
-        Dataset<Row> encoded = SampleEncoder.encode(spark, examples, modelDir, PromptTemplate.of(config), tokenizerSha)
-                .select(col("sample_id"), col("input_ids"),
-                        expr("transform(input_ids, (x, i) -> IF(i < prompt_tokens, -100, x))").as("labels"))
-                .persist(StorageLevel.MEMORY_AND_DISK());
+        Dataset<Row> encoded = SampleEncoder.trainingRows(spark, examples, modelDir, PromptTemplate.of(config),
+                tokenizerSha).persist(StorageLevel.MEMORY_AND_DISK());
         try {
             long samples = encoded.count();
             if (samples == 0) {
@@ -167,15 +164,6 @@ public final class FinetuneJob {
     private String fingerprint(Path localFile) {
         return org.lethe.store.Fingerprints.sha256(new org.apache.hadoop.fs.Path(localFile.toUri()),
                 spark.sparkContext().hadoopConfiguration());
-    }
-
-    /** A local directory for a path or file: URI (checkpoints on other file systems come later). */
-    private static Path localPath(String location) {
-        java.net.URI uri = new org.apache.hadoop.fs.Path(location).toUri();
-        if (uri.getScheme() != null && !uri.getScheme().equals("file")) {
-            throw new IllegalArgumentException("lethe.train.output must be a local directory for now, got " + location);
-        }
-        return Paths.get(uri.getPath());
     }
 
     private String required(String key) {

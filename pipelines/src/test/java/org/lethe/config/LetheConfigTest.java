@@ -42,6 +42,16 @@ class LetheConfigTest {
     }
 
     @Test
+    void wholeNumbersWrittenAsDecimalsInReferenceConfAreNumbersNotIntegers() {
+        // HOCON reads "lr = 0.0" and "forget_coeff = -1.0" as integers; the reference's text decides.
+        LetheConfig config = LetheConfig.load(Optional.empty(), List.of("unlearn.lr=1e-3", "unlearn.forget_coeff=0.5"));
+        assertEquals(1e-3, config.getDouble("unlearn.lr"));
+        assertEquals(0.5, config.getDouble("unlearn.forget_coeff"));
+        assertTrue(loadFails(Optional.empty(), "unlearn.epochs=1.5").getMessage()
+                .contains("lethe.unlearn.epochs: expected an integer"));
+    }
+
+    @Test
     void fileOverridesReferenceAndSetOverridesFile() throws Exception {
         Path file = file("lethe.model { threads = 3, dtype = float16 }\nlethe.generate.max_new_tokens = 50\n");
         LetheConfig config = LetheConfig.load(Optional.of(file), List.of("model.threads=2", "lethe.store.root=/data/t"));

@@ -1,0 +1,308 @@
+package org.lethe.distributed;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.lethe.config.LetheConfig;
+import org.lethe.data.PromptTemplate;
+import org.lethe.data.Refusals;
+import org.lethe.data.SampleEncoder;
+import org.lethe.model.AdamW;
+import org.lethe.model.ModelSettings;
+import org.lethe.store.Fingerprints;
+import org.lethe.store.TableStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.expr;
+import static org.apache.spark.sql.functions.lit;
+
+/**
+ * The {@code unlearn} job: one method (a preset of forget and retain loss terms, see
+ * {@link UnlearnSpec}) from a model directory on the forget/retain memberships of an ingested
+ * dataset, data-parallel on Spark. Each forget row of a step is paired with one retain row: the
+ * pairing, the refusal each sample gets and the retain answer its mismatched pair borrows are
+ * pure functions of (seed, epoch, sample id), so retried tasks, resumed runs and other partition
+ * counts see the same batches. Writes checkpoints (HF layout + AdamW moments + trainer state),
+ * one {@code train_steps} row per step with every term, and a JSON summary.
+ */
+public final class UnlearnJob {
+
+    private static final Logger LOG = LoggerFactory.getLogger(UnlearnJob.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What the job did. */
+    public record Summary(String runId, String method, List<String> terms, double lr, String checkpoint, long steps,
+            long resumedFrom, long forgetSamples, long retainSamples, double firstLoss, double lastLoss,
+            String modelFingerprint, String dataFingerprint) {
+        public ObjectNode toJson() {
+            ObjectNode o = JSON.createObjectNode();
+            o.put("run_id", runId);
+            o.put("method", method);
+            terms.forEach(o.putArray("terms")::add);
+            o.put("lr", lr);
+            o.put("checkpoint", checkpoint);
+            o.put("steps", steps);
+            o.put("resumed_from_step", resumedFrom);
+            o.put("forget_samples", forgetSamples);
+            o.put("retain_samples", retainSamples);
+            if (Double.isNaN(firstLoss)) {
+                o.putNull("first_loss");
+                o.putNull("last_loss");
+            } else {
+                o.put("first_loss", firstLoss);
+                o.put("last_loss", lastLoss);
+            }
+            o.put("model_fingerprint", modelFingerprint);
+            o.put("data_fingerprint", dataFingerprint);
+            return o;
+        }
+    }
+
+    private final SparkSession spark;
+    private final TableStore store;
+    private final LetheConfig config;
+
+    public UnlearnJob(SparkSession spark, TableStore store, LetheConfig config) {
+        this.spark = spark;
+        this.store = store;
+        this.config = config;
+    }
+
+    public Summary run(String runId) {
+        // Everything the config alone decides fails here, before Spark does any work.
+        UnlearnSpec spec = UnlearnSpec.of(config);
+        String dataset = config.getString("unlearn.dataset");
+        String dataRun = config.getString("unlearn.data_run_id").isEmpty() ? "ingest-" + dataset
+                : config.getString("unlearn.data_run_id");
+        int epochs = config.getInt("unlearn.epochs");
+        int batchSize = config.getInt("unlearn.batch_size");
+        int microBatch = config.getInt("unlearn.micro_batch_size");
+        long seed = config.getLong("unlearn.seed");
+        ModelSettings settings = ModelSettings.of(config);
+        ModelSettings refSettings = new ModelSettings(settings.device(),
+                config.getString("unlearn.ref_dtype").isEmpty() ? settings.dtype() : config.getString("unlearn.ref_dtype"),
+                settings.threads());
+        Path output = Checkpoints.output(store, config, "unlearn.output", runId);
+        Optional<Checkpoints.Found> resume = config.getBoolean("unlearn.resume") ? Checkpoints.latest(output)
+                : Optional.empty();
+        if (resume.isPresent() && !resume.get().configSha256().equals(config.sha256())) {
+            LOG.warn("unlearn {}: resuming from {} written under a different config", runId, resume.get().dir());
+        }
+        String modelDir = resume.isPresent() ? resume.get().dir().toString() : spec.model();
+
+        if (!store.exists("memberships") || !store.exists("examples")) {
+            throw new IllegalArgumentException("no ingested data under " + store.root() + ": run `lethe ingest` first");
+        }
+        Dataset<Row> members = store.read("memberships")
+                .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)));
+        Dataset<Row> examples = store.read("examples")
+                .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)));
+        String forgetSplit = config.getString("unlearn.forget_split");
+        String retainSplit = config.getString("unlearn.retain_split");
+        Dataset<Row> forgetIds = members.filter(col("split").equalTo(forgetSplit)).select("sample_id").distinct();
+        Dataset<Row> retainIds = members.filter(col("split").equalTo(retainSplit)).select("sample_id").distinct()
+                .except(forgetIds); // a sample to forget is never also one to keep
+        String tokenizerSha = Fingerprints.sha256(new org.apache.hadoop.fs.Path(Paths.get(spec.model(), "tokenizer.json")
+                .toUri()), spark.sparkContext().hadoopConfiguration());
+        PromptTemplate template = PromptTemplate.of(config);
+
+        Dataset<Row> forgetEx = examples.join(forgetIds, "sample_id").persist(StorageLevel.MEMORY_AND_DISK());
+        Dataset<Row> retainEx = examples.join(retainIds, "sample_id").persist(StorageLevel.MEMORY_AND_DISK());
+        List<Dataset<Row>> cached = new ArrayList<>(List.of(forgetEx, retainEx));
+        try {
+            long nForget = forgetEx.count();
+            if (nForget == 0) {
+                throw new IllegalArgumentException("lethe.unlearn.forget_split: dataset '" + dataset + "' (ingest run "
+                        + dataRun + ") has no samples in split '" + forgetSplit + "'; its splits: " + splits(members));
+            }
+            long nRetain = spec.needsRetain() ? retainEx.count() : 0;
+            if (spec.needsRetain() && nRetain == 0) {
+                throw new IllegalArgumentException("lethe.unlearn.retain_split: dataset '" + dataset + "' (ingest run "
+                        + dataRun + ") has no samples in split '" + retainSplit + "' outside the forget split, and "
+                        + spec.method().name() + " needs them; its splits: " + splits(members));
+            }
+
+            Dataset<Row> refusals = spec.needsRefusals() ? refusals(dataset, dataRun) : null;
+            Dataset<Row> forgetRows = rows(forgetEx, refusals, spec.needsMismatch() ? retainEx : null, nRetain, seed,
+                    spec.model(), template, tokenizerSha).persist(StorageLevel.MEMORY_AND_DISK());
+            cached.add(forgetRows);
+            boolean retainRows = spec.parts().stream().anyMatch(p -> !p.forget()
+                    && LossObjective.rowsOf(p, p.build()) == LossObjective.Role.RETAIN);
+            Dataset<Row> retain = retainRows ? rows(retainEx, spec.refusalsOnRetain() ? refusals : null, null, 0, seed,
+                    spec.model(), template, tokenizerSha).persist(StorageLevel.MEMORY_AND_DISK()) : null;
+            if (retain != null) {
+                cached.add(retain);
+            }
+            Row fp = forgetRows.agg(expr("sum(xxhash64(sample_id, input_ids))")).head();
+            String dataFingerprint = dataset + "/" + dataRun + "/" + forgetSplit + "/" + retainSplit + "/"
+                    + (fp.isNullAt(0) ? 0 : fp.getLong(0));
+
+            long perEpoch = EpochPlan.stepsPerEpoch(nForget, batchSize);
+            long warmup = config.getLong("unlearn.warmup_steps") == -1 ? perEpoch : config.getLong("unlearn.warmup_steps");
+            LrSchedule schedule = new LrSchedule(spec.lr(), config.getString("unlearn.schedule"), warmup,
+                    perEpoch * epochs);
+            AdamW.Settings optimizer = new AdamW.Settings(0.9, 0.999, 1e-8, config.getDouble("unlearn.weight_decay"));
+            LossObjective objective = new LossObjective(spec.parts(), spec.layer(), new long[spec.parts().size()]);
+            DataParallelTrainer.Options options = new DataParallelTrainer.Options(optimizer,
+                    config.getDouble("unlearn.max_grad_norm"), config.getInt("unlearn.partitions"),
+                    config.getStringList("unlearn.trainable"), spec.needsRef() ? spec.refModel() : null, refSettings,
+                    config.getDouble("unlearn.abort_grad_norm"));
+            TrainingLoop.Result result;
+            try (DataParallelTrainer trainer = trainer(modelDir, settings, options)) {
+                LOG.info("unlearn {}: {} ({}), lr {}, {} forget / {} retain samples, {} steps of {}, {} parameters"
+                        + " trained", runId, spec.method().name(), spec.parts(), spec.lr(), nForget, nRetain,
+                        perEpoch * epochs, batchSize, trainer.trainedParameters().size());
+                TrainingLoop.Settings loop = new TrainingLoop.Settings("unlearn", runId, epochs, perEpoch,
+                        config.getLong("unlearn.max_steps"), config.getLong("unlearn.checkpoint_every_steps"), seed,
+                        config.sha256(), output, schedule, trainer.model().config().hiddenSize());
+                long forgetCount = nForget;
+                long retainCount = nRetain;
+                result = TrainingLoop.run(spark, store, trainer, loop, objective,
+                        epoch -> plan(forgetRows, retain, forgetCount, retainCount, seed, epoch, batchSize, microBatch),
+                        resume);
+            }
+            Path checkpoint = result.checkpoint();
+            String modelFile = Files.exists(checkpoint.resolve("model.safetensors")) ? "model.safetensors"
+                    : "model.safetensors.index.json";
+            return new Summary(runId, spec.method().name(), spec.parts().stream().map(LossObjective.Part::label).toList(),
+                    spec.lr(), checkpoint.toString(), result.steps(), result.resumedFrom(), nForget, nRetain,
+                    result.firstLoss(), result.lastLoss(), Fingerprints.sha256(new org.apache.hadoop.fs.Path(
+                            checkpoint.resolve(modelFile).toUri()), spark.sparkContext().hadoopConfiguration()),
+                    dataFingerprint);
+        } finally {
+            cached.forEach(Dataset::unpersist);
+        }
+    }
+
+    private DataParallelTrainer trainer(String modelDir, ModelSettings settings, DataParallelTrainer.Options options) {
+        try {
+            return new DataParallelTrainer(spark, modelDir, settings, options);
+        } catch (IllegalArgumentException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith("trainable parameter pattern")) {
+                throw new IllegalArgumentException("lethe.unlearn.trainable: " + e.getMessage(), e);
+            }
+            throw e;
+        }
+    }
+
+    private static String splits(Dataset<Row> members) {
+        return members.select("split").distinct().orderBy("split").collectAsList().stream()
+                .map(r -> r.getString(0)).toList().toString();
+    }
+
+    /** (refusal_index, refusal_text): the dataset's ingested refusals, or the built-in ones. */
+    private Dataset<Row> refusals(String dataset, String dataRun) {
+        List<String> texts = new ArrayList<>();
+        if (config.getString("unlearn.refusals").equals("auto") && store.exists("refusals")) {
+            store.read("refusals").filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)))
+                    .orderBy("source_file", "line").select("text").collectAsList()
+                    .forEach(r -> texts.add(r.getString(0)));
+        }
+        if (texts.isEmpty()) {
+            texts.addAll(Refusals.builtIn());
+        }
+        LOG.info("unlearn: {} refusal answers", texts.size());
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            rows.add(RowFactory.create(i, texts.get(i)));
+        }
+        return spark.createDataFrame(rows, new StructType().add("refusal_index", DataTypes.IntegerType, false)
+                .add("refusal_text", DataTypes.StringType, false));
+    }
+
+    /**
+     * Training rows of {@code examples} (sample_id, input_ids, labels) with their alternatives: the
+     * question with the sample's seeded refusal (when {@code refusals} is given) and with a seeded
+     * retain sample's answer (when {@code mismatchSource} is given); null columns otherwise.
+     */
+    private Dataset<Row> rows(Dataset<Row> examples, Dataset<Row> refusals, Dataset<Row> mismatchSource, long nRetain,
+            long seed, String modelDir, PromptTemplate template, String tokenizerSha) {
+        Dataset<Row> base = SampleEncoder.trainingRows(spark, examples, modelDir, template, tokenizerSha);
+        org.apache.spark.sql.types.DataType ints = DataTypes.createArrayType(DataTypes.IntegerType);
+        Dataset<Row> out = base;
+        if (refusals != null) {
+            long n = refusals.count();
+            Dataset<Row> withRefusal = examples
+                    .withColumn("refusal_index", expr("CAST(pmod(xxhash64(" + seed + "L, 'refusal', sample_id), " + n
+                            + ") AS INT)"))
+                    .join(refusals, "refusal_index")
+                    .withColumn("answer", col("refusal_text")).drop("refusal_index", "refusal_text");
+            out = out.join(alternative(withRefusal, "refusal", modelDir, template, tokenizerSha), "sample_id");
+        } else {
+            out = out.withColumn("refusal_ids", lit(null).cast(ints)).withColumn("refusal_labels", lit(null).cast(ints));
+        }
+        if (mismatchSource != null) {
+            // Retain answers in a seeded order; each forget sample borrows the one its hash picks.
+            Dataset<Row> answers = EpochPlan.plan(spark, mismatchSource.select("sample_id", "answer"), seed, -1, 1, 1)
+                    .select(col("position").as("mismatch_position"), col("answer").as("mismatch_answer"));
+            Dataset<Row> withMismatch = examples
+                    .withColumn("mismatch_position", expr("pmod(xxhash64(" + seed + "L, 'mismatch', sample_id), "
+                            + nRetain + ")"))
+                    .join(answers, "mismatch_position")
+                    .withColumn("answer", col("mismatch_answer")).drop("mismatch_position", "mismatch_answer");
+            out = out.join(alternative(withMismatch, "mismatch", modelDir, template, tokenizerSha), "sample_id");
+        } else {
+            out = out.withColumn("mismatch_ids", lit(null).cast(ints)).withColumn("mismatch_labels", lit(null).cast(ints));
+        }
+        return out.select("sample_id", "input_ids", "labels", "refusal_ids", "refusal_labels", "mismatch_ids",
+                "mismatch_labels");
+    }
+
+    private Dataset<Row> alternative(Dataset<Row> examples, String prefix, String modelDir, PromptTemplate template,
+            String tokenizerSha) {
+        return SampleEncoder.trainingRows(spark, examples, modelDir, template, tokenizerSha)
+                .select(col("sample_id"), col("input_ids").as(prefix + "_ids"), col("labels").as(prefix + "_labels"));
+    }
+
+    /**
+     * One epoch's step rows: the forget samples in the epoch's seeded order cut into steps and
+     * micro-batches, and (when a term reads retain rows) each paired with the next retain sample of
+     * an endless sequence of seeded retain epochs: forget position p of epoch e takes retain
+     * position e * |forget| + p, so every retain sample is used once before any is used twice.
+     */
+    static Dataset<Row> plan(Dataset<Row> forget, Dataset<Row> retain, long nForget, long nRetain, long seed, int epoch,
+            int batchSize, int microBatch) {
+        SparkSession spark = forget.sparkSession();
+        Dataset<Row> f = EpochPlan.plan(spark, forget, seed, epoch, batchSize, microBatch)
+                .withColumn("role", lit("forget")).withColumn("pair_id", col("sample_id"));
+        List<Column> columns = new ArrayList<>(List.of(col("step"), col("micro"), col("role"), col("pair_id")));
+        for (String c : List.of("input_ids", "labels", "refusal_ids", "refusal_labels", "mismatch_ids",
+                "mismatch_labels")) {
+            columns.add(col(c));
+        }
+        Dataset<Row> forgetPart = f.select(columns.toArray(new Column[0]));
+        if (retain == null) {
+            return forgetPart;
+        }
+        long firstG = (long) epoch * nForget;
+        long lastG = firstG + nForget - 1;
+        Dataset<Row> order = null;
+        for (long k = firstG / nRetain; k <= lastG / nRetain; k++) {
+            // Retain epochs are seeded apart from forget epochs (seed + 1).
+            Dataset<Row> part = EpochPlan.plan(spark, retain, seed + 1, Math.toIntExact(k), 1, 1)
+                    .withColumn("g", col("position").plus(k * nRetain));
+            order = order == null ? part : order.unionByName(part);
+        }
+        Dataset<Row> paired = f.select(col("step"), col("micro"), col("pair_id"),
+                        col("position").plus(firstG).as("g"))
+                .join(order.drop("step", "micro", "epoch", "position"), "g")
+                .withColumn("role", lit("retain"));
+        return forgetPart.unionByName(paired.select(columns.toArray(new Column[0])));
+    }
+}

@@ -1,0 +1,237 @@
+package org.lethe.distributed;
+
+import org.lethe.config.LetheConfig;
+import org.lethe.model.LlamaConfig;
+import org.lethe.unlearn.Alternative;
+import org.lethe.unlearn.LossTerm;
+import org.lethe.unlearn.LossTerms;
+import org.lethe.unlearn.Methods;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The resolved, validated settings of an {@code unlearn} run: the method preset with the config's
+ * overrides as weighted loss parts, the learning rate, the ref_model and the hidden layer. Built
+ * from the config and the model's config.json alone, so a bad setting fails before Spark does any
+ * work, naming the key.
+ */
+public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts, double lr, String model,
+        String refModel, int layer, boolean needsRetain, boolean needsRef, boolean needsRefusals,
+        boolean needsMismatch, boolean refusalsOnRetain) {
+
+    private static final Pattern WEIGHTED = Pattern.compile("\\s*(?:([0-9.eE+-]+)\\s*\\*\\s*)?([a-z_]+)\\s*");
+    private static final Pattern PARAM = Pattern.compile("([a-z_]+)\\.([a-z_0-9]+)=(.+)");
+
+    /** Resolves and validates {@code lethe.unlearn.*}. */
+    public static UnlearnSpec of(LetheConfig config) {
+        Methods.Method method;
+        try {
+            method = Methods.get(config.getString("unlearn.method"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("lethe.unlearn.method: " + e.getMessage(), e);
+        }
+        Map<String, Map<String, Double>> params = params(config.getStringList("unlearn.params"));
+
+        // Forget term.
+        String forgetText = config.getString("unlearn.forget_loss");
+        String forgetTerm = method.forgetTerm();
+        double forgetCoeff = method.forgetCoeff();
+        if (!forgetText.isBlank()) {
+            List<Weighted> f = weightedList("unlearn.forget_loss", forgetText);
+            if (f.size() != 1) {
+                throw new IllegalArgumentException("lethe.unlearn.forget_loss: expected one term, got '" + forgetText + "'");
+            }
+            forgetTerm = f.get(0).term();
+            forgetCoeff = f.get(0).coeff();
+        }
+        double fc = config.getDouble("unlearn.forget_coeff");
+        if (fc >= 0) {
+            forgetCoeff = fc;
+        } else if (fc != -1) {
+            throw new IllegalArgumentException("lethe.unlearn.forget_coeff must be >= 0 (or -1: the method's), got " + fc);
+        }
+        List<LossObjective.Part> parts = new ArrayList<>();
+        LossTerm forget = build("unlearn.forget_loss", true, forgetTerm, params);
+        parts.add(new LossObjective.Part(forgetTerm, true, forgetTerm, params.getOrDefault(forgetTerm, Map.of()),
+                forgetCoeff));
+
+        // Retain terms.
+        String retainText = config.getString("unlearn.retain_loss");
+        List<Weighted> retain = new ArrayList<>();
+        if (retainText.isBlank()) {
+            method.retain().forEach(r -> retain.add(new Weighted(r.term(), r.coeff())));
+        } else if (!retainText.strip().equals("none")) {
+            retain.addAll(weightedList("unlearn.retain_loss", retainText));
+        }
+        double rc = config.getDouble("unlearn.retain_coeff");
+        if (rc < 0 && rc != -1) {
+            throw new IllegalArgumentException("lethe.unlearn.retain_coeff must be >= 0 (or -1: 1), got " + rc);
+        }
+        List<LossTerm> terms = new ArrayList<>(List.of(forget));
+        for (Weighted w : retain) {
+            if (w.term().equals("none")) {
+                continue;
+            }
+            terms.add(build("unlearn.retain_loss", false, w.term(), params));
+            parts.add(new LossObjective.Part(w.term(), false, w.term(), params.getOrDefault(w.term(), Map.of()),
+                    w.coeff() * (rc < 0 ? 1 : rc)));
+        }
+        for (String named : params.keySet()) {
+            if (parts.stream().noneMatch(p -> p.term().equals(named))) {
+                throw new IllegalArgumentException("lethe.unlearn.params: term '" + named + "' is not part of this run's"
+                        + " objective (" + parts.stream().map(LossObjective.Part::term).toList() + ")");
+            }
+        }
+        if (parts.stream().map(LossObjective.Part::label).distinct().count() != parts.size()) {
+            throw new IllegalArgumentException("lethe.unlearn.retain_loss: a term appears twice in "
+                    + parts.stream().map(LossObjective.Part::label).toList());
+        }
+
+        double lr = config.getDouble("unlearn.lr");
+        if (lr < 0 || !Double.isFinite(lr)) {
+            throw new IllegalArgumentException("lethe.unlearn.lr must be > 0 (or 0: the method's default), got " + lr);
+        }
+        if (lr == 0) {
+            Object d = method.defaults().get("lr");
+            lr = d == null ? 1e-5 : ((Number) d).doubleValue();
+        }
+
+        String model = config.getString("unlearn.model");
+        if (model.isBlank()) {
+            throw new IllegalArgumentException("lethe.unlearn.model must be set: the model directory to unlearn from");
+        }
+        LlamaConfig modelConfig = readModelConfig("unlearn.model", model);
+        boolean needsRef = terms.stream().anyMatch(LossTerm::needsRefModel);
+        String ref = config.getString("unlearn.ref_model").isBlank() ? model : config.getString("unlearn.ref_model");
+        if (needsRef) {
+            LlamaConfig refConfig = readModelConfig("unlearn.ref_model", ref);
+            if (refConfig.vocabSize() != modelConfig.vocabSize() || refConfig.hiddenSize() != modelConfig.hiddenSize()) {
+                throw new IllegalArgumentException("lethe.unlearn.ref_model: " + ref + " (vocab " + refConfig.vocabSize()
+                        + ", hidden " + refConfig.hiddenSize() + ") does not match the model (vocab "
+                        + modelConfig.vocabSize() + ", hidden " + modelConfig.hiddenSize() + ")");
+            }
+        }
+        int layers = modelConfig.numHiddenLayers();
+        int layer = config.getInt("unlearn.layer");
+        if (layer == -1) {
+            layer = layers / 2;
+        } else if (layer < 0 || layer >= layers) {
+            throw new IllegalArgumentException("lethe.unlearn.layer: " + layer + " is outside the model's " + layers
+                    + " decoder layers (0.." + (layers - 1) + ", or -1 for the middle one)");
+        }
+        for (String key : List.of("unlearn.epochs", "unlearn.batch_size", "unlearn.micro_batch_size",
+                "unlearn.partitions")) {
+            if (config.getInt(key) <= 0) {
+                throw new IllegalArgumentException("lethe." + key + " must be > 0, got " + config.getInt(key));
+            }
+        }
+        if (config.getInt("unlearn.batch_size") % config.getInt("unlearn.micro_batch_size") != 0) {
+            throw new IllegalArgumentException("lethe.unlearn.batch_size (" + config.getInt("unlearn.batch_size")
+                    + ") must be a multiple of lethe.unlearn.micro_batch_size (" + config.getInt("unlearn.micro_batch_size") + ")");
+        }
+        String refusals = config.getString("unlearn.refusals");
+        if (!refusals.equals("auto") && !refusals.equals("builtin")) {
+            throw new IllegalArgumentException("lethe.unlearn.refusals must be auto or builtin, got '" + refusals + "'");
+        }
+        if (config.getString("unlearn.dataset").isBlank()) {
+            throw new IllegalArgumentException("lethe.unlearn.dataset must be set");
+        }
+        boolean needsRetain = false;
+        boolean refusalsOnRetain = false;
+        boolean needsRefusals = false;
+        boolean needsMismatch = false;
+        for (int i = 0; i < terms.size(); i++) {
+            LossTerm t = terms.get(i);
+            LossObjective.Role role = LossObjective.rowsOf(parts.get(i), t);
+            needsRetain |= !parts.get(i).forget();
+            needsRefusals |= t.alternative() == Alternative.REFUSAL;
+            refusalsOnRetain |= t.alternative() == Alternative.REFUSAL && role == LossObjective.Role.RETAIN;
+            needsMismatch |= t.alternative() == Alternative.MISMATCHED_ANSWER;
+        }
+        if (needsRetain && config.getString("unlearn.retain_split").isBlank()) {
+            throw new IllegalArgumentException("lethe.unlearn.retain_split must be set: " + method.name() + " has retain"
+                    + " terms " + parts.stream().filter(p -> !p.forget()).map(LossObjective.Part::term).toList());
+        }
+        if (config.getString("unlearn.forget_split").isBlank()) {
+            throw new IllegalArgumentException("lethe.unlearn.forget_split must be set");
+        }
+        return new UnlearnSpec(method, parts, lr, model, ref, layer, needsRetain, needsRef,
+                needsRefusals, needsMismatch, refusalsOnRetain);
+    }
+
+    private record Weighted(String term, double coeff) {}
+
+    private static List<Weighted> weightedList(String key, String text) {
+        List<Weighted> out = new ArrayList<>();
+        for (String piece : text.split("\\+(?![0-9])")) {
+            Matcher m = WEIGHTED.matcher(piece);
+            if (!m.matches()) {
+                throw new IllegalArgumentException("lethe." + key + ": cannot read '" + piece.strip() + "' in '" + text
+                        + "'; expected term or coeff*term joined by +");
+            }
+            double coeff = 1;
+            if (m.group(1) != null) {
+                try {
+                    coeff = Double.parseDouble(m.group(1));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("lethe." + key + ": '" + m.group(1) + "' is not a number in '"
+                            + text + "'", e);
+                }
+                if (coeff < 0 || !Double.isFinite(coeff)) {
+                    throw new IllegalArgumentException("lethe." + key + ": coefficient " + coeff + " must be >= 0");
+                }
+            }
+            out.add(new Weighted(m.group(2), coeff));
+        }
+        return out;
+    }
+
+    private static LossTerm build(String key, boolean forget, String term, Map<String, Map<String, Double>> params) {
+        try {
+            Map<String, Double> p = params.getOrDefault(term, Map.of());
+            return forget ? LossTerms.forget(term, p) : LossTerms.retain(term, p);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("lethe." + key + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Map<String, Map<String, Double>> params(List<String> entries) {
+        Map<String, Map<String, Double>> out = new LinkedHashMap<>();
+        for (String entry : entries) {
+            Matcher m = PARAM.matcher(entry.strip());
+            if (!m.matches()) {
+                throw new IllegalArgumentException("lethe.unlearn.params: cannot read '" + entry
+                        + "'; expected term.parameter=value, e.g. npo.beta=0.2");
+            }
+            double value;
+            try {
+                value = Double.parseDouble(m.group(3).strip());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("lethe.unlearn.params: '" + m.group(3) + "' in '" + entry
+                        + "' is not a number", e);
+            }
+            out.computeIfAbsent(m.group(1), k -> new LinkedHashMap<>()).put(m.group(2), value);
+        }
+        return out;
+    }
+
+    private static LlamaConfig readModelConfig(String key, String dir) {
+        Path path = Paths.get(dir);
+        if (!Files.isRegularFile(path.resolve("config.json"))) {
+            throw new IllegalArgumentException("lethe." + key + ": " + dir + " is not a model directory (no config.json)");
+        }
+        try {
+            return LlamaConfig.read(path);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("lethe." + key + ": " + e.getMessage(), e);
+        }
+    }
+}
