@@ -45,6 +45,7 @@ public final class Lethe implements Runnable {
         return List.of(
                 new IngestCommand(),
                 new FinetuneCommand(),
+                new UnlearnCommand(),
                 new MethodsCommand(),
                 new InitModelCommand(),
                 new GenerateBenchmarkCommand(),

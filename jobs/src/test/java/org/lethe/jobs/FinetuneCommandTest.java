@@ -49,5 +49,22 @@ class FinetuneCommandTest {
         assertEquals("n,first,last\n" + s.get("steps").asLong() + ",1," + s.get("steps").asLong() + "\n", steps.out());
         Cli runs = Cli.run("sql", "--root", root, "--csv", "SELECT job, status FROM runs WHERE run_id = 'target'");
         assertEquals("job,status\nfinetune,SUCCEEDED\n", runs.out());
+
+        // Unlearn forget10 from the trained model: two npo steps with the KL retain term.
+        Cli unlearn = Cli.run("unlearn", "--root", root, "--run-id", "npo-kl", "--set", "unlearn.dataset=synth",
+                "--set", "unlearn.model=" + checkpoint, "--set", "unlearn.method=npo+kl", "--set", "unlearn.max_steps=2",
+                "--set", "unlearn.batch_size=8", "--set", "unlearn.micro_batch_size=4", "--set", "unlearn.lr=1e-3");
+        assertEquals(0, unlearn.status(), unlearn.err());
+        JsonNode u = new ObjectMapper().readTree(unlearn.out());
+        assertEquals(2, u.get("steps").asLong());
+        assertEquals("[\"npo\",\"kl\"]", u.get("terms").toString());
+        Cli terms = Cli.run("sql", "--root", root, "--csv", "SELECT step, job, round(terms['npo'], 4) AS npo,"
+                + " round(terms['kl'], 6) AS kl FROM train_steps WHERE run_id = 'npo-kl' AND step = 1");
+        // At the start the model is its own ref_model: npo = (2/0.1) log 2, kl = 0.
+        assertEquals("step,job,npo,kl\n1,unlearn,13.8629,0.0\n", terms.out());
+        Cli bad = Cli.run("unlearn", "--root", root, "--run-id", "bad", "--set", "unlearn.dataset=synth",
+                "--set", "unlearn.model=" + checkpoint, "--set", "unlearn.method=rmu", "--set", "unlearn.layer=7");
+        assertEquals(1, bad.status());
+        assertTrue(bad.err().contains("lethe.unlearn.layer: 7 is outside the model's 2 decoder layers"), bad.err());
     }
 }

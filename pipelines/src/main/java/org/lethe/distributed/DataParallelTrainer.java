@@ -56,9 +56,11 @@ public final class DataParallelTrainer implements AutoCloseable {
      *     parameter); empty: all parameters
      * @param refModelDir the frozen {@code ref_model}'s directory, or null when no term needs it
      * @param abortGradNorm stop when the pre-clipping gradient norm exceeds this (<= 0: never)
+     * @param maxTrainedParameters refuse to train more parameters than this (driver-side AdamW
+     *     holds three copies of them; lethe.model.max_full_parameters)
      */
     public record Options(AdamW.Settings optimizer, double maxGradNorm, int partitions, List<String> trainable,
-            String refModelDir, ModelSettings refSettings, double abortGradNorm) {
+            String refModelDir, ModelSettings refSettings, double abortGradNorm, long maxTrainedParameters) {
         public Options {
             trainable = List.copyOf(trainable);
             if (partitions <= 0) {
@@ -68,7 +70,7 @@ public final class DataParallelTrainer implements AutoCloseable {
 
         /** All parameters trained, no ref_model, no abort threshold. */
         public static Options of(AdamW.Settings optimizer, double maxGradNorm, int partitions) {
-            return new Options(optimizer, maxGradNorm, partitions, List.of(), null, null, 0);
+            return new Options(optimizer, maxGradNorm, partitions, List.of(), null, null, 0, Long.MAX_VALUE);
         }
     }
 
@@ -101,6 +103,12 @@ public final class DataParallelTrainer implements AutoCloseable {
         this.master = CausalLm.load(Paths.get(modelDir), settings);
         try {
             this.trained = select(master, options.trainable());
+            long count = trained.stream().mapToLong(n -> master.block().hfParameters().get(n).getShape().size()).sum();
+            if (count > options.maxTrainedParameters()) {
+                throw new IllegalArgumentException("lethe.model.max_full_parameters: " + count + " trained parameters"
+                        + " exceed the full-parameter limit " + options.maxTrainedParameters() + " (AdamW runs on the"
+                        + " driver); train a subset (trainable patterns) or raise the limit");
+            }
             this.trainer = new LmTrainer(master, options.optimizer(), options.maxGradNorm());
         } catch (RuntimeException e) {
             master.close();

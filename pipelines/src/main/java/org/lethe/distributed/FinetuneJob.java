@@ -128,7 +128,8 @@ public final class FinetuneJob {
                     List.of(new LossObjective.Part("nll", false, "nll", Map.of(), 1.0)), 0, new long[1]);
             TrainingLoop.Result result;
             try (DataParallelTrainer trainer = new DataParallelTrainer(spark, modelDir, settings,
-                    DataParallelTrainer.Options.of(optimizer, config.getDouble("train.max_grad_norm"), partitions))) {
+                    new DataParallelTrainer.Options(optimizer, config.getDouble("train.max_grad_norm"), partitions,
+                            List.of(), null, null, 0, config.getLong("model.max_full_parameters")))) {
                 TrainingLoop.Settings loop = new TrainingLoop.Settings("finetune", runId, epochs, perEpoch, maxSteps,
                         every, seed, config.sha256(), output, schedule, trainer.model().config().hiddenSize());
                 result = TrainingLoop.run(spark, store, trainer, loop, objective,

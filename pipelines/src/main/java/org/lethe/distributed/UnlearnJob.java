@@ -162,7 +162,7 @@ public final class UnlearnJob {
             DataParallelTrainer.Options options = new DataParallelTrainer.Options(optimizer,
                     config.getDouble("unlearn.max_grad_norm"), config.getInt("unlearn.partitions"),
                     config.getStringList("unlearn.trainable"), spec.needsRef() ? spec.refModel() : null, refSettings,
-                    config.getDouble("unlearn.abort_grad_norm"));
+                    config.getDouble("unlearn.abort_grad_norm"), config.getLong("model.max_full_parameters"));
             TrainingLoop.Result result;
             try (DataParallelTrainer trainer = trainer(modelDir, settings, options)) {
                 LOG.info("unlearn {}: {} ({}), lr {}, {} forget / {} retain samples, {} steps of {}, {} parameters"
