@@ -3,6 +3,7 @@ package org.lethe.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
@@ -18,15 +19,19 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The Llama decoder as a DJL block: token embedding, decoder layers, final RMSNorm and a tied or
- * untied LM head. Its parameters are addressable by their Hugging Face names.
+ * untied LM head. Its parameters are addressable by their Hugging Face names; optional LoRA
+ * adapters on the projections are addressable by their PEFT names.
  */
 public final class LlamaForCausalLm extends AbstractBlock {
 
     /** Additive attention mask value: exp(-1e9) underflows to exactly 0 in float32 softmax. */
     private static final float MASKED = -1e9f;
+    /** What PEFT's state dict puts before a module's HF path (PeftModel -> LoraModel -> model). */
+    static final String PEFT_PREFIX = "base_model.model.";
 
     private final LlamaConfig config;
     private final Parameter embedTokens;
@@ -34,6 +39,10 @@ public final class LlamaForCausalLm extends AbstractBlock {
     private final RmsNorm norm;
     private final Parameter lmHead;
     private final LinkedHashMap<String, Parameter> byHfName = new LinkedHashMap<>();
+    /** Every projection by its HF module path (model.layers.0.self_attn.q_proj), in PEFT order. */
+    private final LinkedHashMap<String, Projection> projections = new LinkedHashMap<>();
+    private final LinkedHashMap<String, Parameter> loraByPeftName = new LinkedHashMap<>();
+    private LoraSettings lora;
     private NDArray invFreq;
 
     /** Builds the (uninitialized) architecture for a configuration. */
@@ -74,6 +83,7 @@ public final class LlamaForCausalLm extends AbstractBlock {
     }
 
     private void register(String prefix, Projection p, String name) {
+        projections.put(prefix + name, p);
         byHfName.put(prefix + name + ".weight", p.weight);
         if (p.bias != null) {
             byHfName.put(prefix + name + ".bias", p.bias);
@@ -85,9 +95,117 @@ public final class LlamaForCausalLm extends AbstractBlock {
         return config;
     }
 
-    /** Every trainable parameter by its Hugging Face name, in checkpoint order. */
+    /** Every base-model parameter by its Hugging Face name, in checkpoint order. */
     public Map<String, Parameter> hfParameters() {
         return Collections.unmodifiableMap(byHfName);
+    }
+
+    /**
+     * The parameters training updates: {@link #hfParameters()} for a plain model; with LoRA
+     * attached only the adapters, by PEFT name
+     * ({@code base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight}, then its
+     * {@code lora_B}), layer by layer in PEFT's state-dict order.
+     */
+    public Map<String, Parameter> trainableParameters() {
+        return lora == null ? hfParameters() : Collections.unmodifiableMap(loraByPeftName);
+    }
+
+    /** The attached adapters' settings, if any. */
+    public Optional<LoraSettings> loraSettings() {
+        return Optional.ofNullable(lora);
+    }
+
+    /** The PEFT name of the A ({@code a == true}) or B matrix of the projection at {@code module}. */
+    static String loraName(String module, boolean a) {
+        return PEFT_PREFIX + module + (a ? ".lora_A.weight" : ".lora_B.weight");
+    }
+
+    /**
+     * The shape of every adapter matrix {@code settings} asks for, by PEFT name in PEFT order:
+     * A is (rank, in), B is (out, rank). Needs no arrays, so adapters can be checked before any
+     * weight is read.
+     */
+    Map<String, Shape> loraShapes(LoraSettings settings) {
+        LinkedHashMap<String, Shape> shapes = new LinkedHashMap<>();
+        for (Map.Entry<String, Projection> e : projections.entrySet()) {
+            if (settings.targets(kind(e.getKey()))) {
+                Projection p = e.getValue();
+                shapes.put(loraName(e.getKey(), true), new Shape(settings.rank(), p.inFeatures()));
+                shapes.put(loraName(e.getKey(), false), new Shape(p.outFeatures(), settings.rank()));
+            }
+        }
+        return shapes;
+    }
+
+    private static String kind(String module) {
+        return module.substring(module.lastIndexOf('.') + 1);
+    }
+
+    /**
+     * Attaches adapters and freezes the base: {@code arrays} holds one array per name of
+     * {@link #loraShapes} (ownership passes to the adapter parameters, which require gradients);
+     * every base parameter stops requiring gradients, so backward passes compute none for it.
+     */
+    void attachLora(LoraSettings settings, NDManager manager, Map<String, NDArray> arrays) {
+        if (lora != null) {
+            throw new IllegalStateException("a LoRA adapter is already attached (" + lora + ")");
+        }
+        Map<String, Shape> shapes = loraShapes(settings);
+        for (Map.Entry<String, Shape> e : shapes.entrySet()) {
+            NDArray a = arrays.get(e.getKey());
+            if (a == null || !a.getShape().equals(e.getValue())) {
+                throw new IllegalArgumentException("LoRA array '" + e.getKey() + "' is "
+                        + (a == null ? "missing" : "of shape " + a.getShape()) + ", expected " + e.getValue());
+            }
+        }
+        for (Map.Entry<String, Projection> e : projections.entrySet()) {
+            if (settings.targets(kind(e.getKey()))) {
+                Parameter a = loraParameter(loraName(e.getKey(), true), arrays, manager);
+                Parameter b = loraParameter(loraName(e.getKey(), false), arrays, manager);
+                loraByPeftName.put(a.getName(), a);
+                loraByPeftName.put(b.getName(), b);
+                e.getValue().lora = new LoraAdapter(a, b, settings.scale());
+            }
+        }
+        for (Parameter p : byHfName.values()) {
+            p.freeze(true);
+        }
+        lora = settings;
+    }
+
+    private static Parameter loraParameter(String name, Map<String, NDArray> arrays, NDManager manager) {
+        NDArray array = arrays.get(name);
+        Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT)
+                .optShape(array.getShape()).optInitializer((m, shape, type) -> array).build();
+        p.initialize(manager, array.getDataType());
+        return p;
+    }
+
+    /**
+     * Folds every adapter into its base weight ({@code W += scale * B A}, as PEFT's
+     * merge_and_unload) and detaches the adapters: the block is a plain model again, every base
+     * parameter trainable. The adapter arrays are not closed (their manager belongs to the caller).
+     */
+    void mergeLora() {
+        if (lora == null) {
+            throw new IllegalStateException("no LoRA adapter is attached");
+        }
+        for (Projection p : projections.values()) {
+            if (p.lora != null) {
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    p.weight.getArray().addi(p.lora.delta());
+                }
+            }
+        }
+        for (Projection p : projections.values()) {
+            p.lora = null;
+        }
+        loraByPeftName.clear();
+        lora = null;
+        for (Parameter p : byHfName.values()) {
+            p.freeze(false);
+        }
     }
 
     /**

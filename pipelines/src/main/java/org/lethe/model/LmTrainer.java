@@ -17,7 +17,9 @@ import java.util.Map;
 
 /**
  * Language-modeling training steps on one model: mean next-token cross-entropy over unmasked
- * targets, DJL autograd, global-norm gradient clipping and AdamW.
+ * targets, DJL autograd, global-norm gradient clipping and AdamW, over the model's
+ * {@linkplain LlamaForCausalLm#trainableParameters() trainable parameters} (every weight of a plain
+ * model, only the adapters when LoRA is attached).
  */
 public final class LmTrainer implements AutoCloseable {
 
@@ -106,10 +108,13 @@ public final class LmTrainer implements AutoCloseable {
         });
     }
 
-    /** Gradients of every parameter by HF name (views owned by the caller: close them). */
+    /**
+     * Gradients of every trainable parameter by name (HF names, or PEFT names with LoRA), views
+     * owned by the caller: close them.
+     */
     public Map<String, NDArray> gradients() {
         Map<String, NDArray> grads = new LinkedHashMap<>();
-        for (Map.Entry<String, Parameter> e : lm.block().hfParameters().entrySet()) {
+        for (Map.Entry<String, Parameter> e : lm.block().trainableParameters().entrySet()) {
             NDArray a = e.getValue().getArray();
             if (a.hasGradient()) {
                 grads.put(e.getKey(), a.getGradient());
@@ -118,9 +123,9 @@ public final class LmTrainer implements AutoCloseable {
         return grads;
     }
 
-    /** Resets every gradient buffer to zero. */
+    /** Resets every trainable parameter's gradient buffer to zero. */
     public void zeroGradients() {
-        for (Parameter p : lm.block().hfParameters().values()) {
+        for (Parameter p : lm.block().trainableParameters().values()) {
             NDArray a = p.getArray();
             if (a.hasGradient()) {
                 JniUtils.zeroGrad((PtNDArray) a);
@@ -145,14 +150,14 @@ public final class LmTrainer implements AutoCloseable {
     }
 
     /**
-     * Clips {@code grads} (by HF parameter name, modified in place) and applies one AdamW update at
+     * Clips {@code grads} (by trainable parameter name, modified in place) and applies one AdamW update at
      * {@code lr}; returns the pre-clipping global norm. The data-parallel driver calls this with
      * the gradients summed across the cluster.
      */
     public float apply(Map<String, NDArray> grads, double lr) {
         float norm = clip(grads);
         Map<String, NDArray> params = new LinkedHashMap<>();
-        lm.block().hfParameters().forEach((k, p) -> params.put(k, p.getArray()));
+        lm.block().trainableParameters().forEach((k, p) -> params.put(k, p.getArray()));
         optimizer.update(params, grads, lr);
         return norm;
     }

@@ -8,12 +8,15 @@ import ai.djl.training.ParameterStore;
 
 /**
  * A bias-optional linear map {@code y = x W^T + b} whose parameters belong to the enclosing block,
- * so they carry the Hugging Face names ({@code q_proj.weight}, ...).
+ * so they carry the Hugging Face names ({@code q_proj.weight}, ...), plus an optional low-rank
+ * adapter added to its output.
  */
 final class Projection {
 
     final Parameter weight;
     final Parameter bias;
+    /** The attached LoRA adapter, or null. */
+    LoraAdapter lora;
 
     Projection(Parameter weight, Parameter bias) {
         this.weight = weight;
@@ -39,9 +42,18 @@ final class Projection {
     NDArray apply(ParameterStore ps, NDArray x, boolean training) {
         NDArray w = ps.getValue(weight, x.getDevice(), training);
         // Linear.linear attaches its result to the input's manager, never to the parameter's.
-        if (bias == null) {
-            return Linear.linear(x, w).singletonOrThrow();
-        }
-        return Linear.linear(x, w, ps.getValue(bias, x.getDevice(), training)).singletonOrThrow();
+        NDArray y = bias == null
+                ? Linear.linear(x, w).singletonOrThrow()
+                : Linear.linear(x, w, ps.getValue(bias, x.getDevice(), training)).singletonOrThrow();
+        return lora == null ? y : y.add(lora.apply(ps, x, training));
+    }
+
+    /** Input and output widths: the weight is (out, in). */
+    long inFeatures() {
+        return weight.getShape().get(1);
+    }
+
+    long outFeatures() {
+        return weight.getShape().get(0);
     }
 }
