@@ -52,6 +52,16 @@ public final class Checkpoints {
         return Path.of(uri.getPath());
     }
 
+    /** The file that fingerprints a checkpoint's weights: the adapter, the single file or the shard index. */
+    public static Path weightsFile(Path checkpoint) {
+        for (String name : new String[] {"adapter_model.safetensors", "model.safetensors"}) {
+            if (Files.exists(checkpoint.resolve(name))) {
+                return checkpoint.resolve(name);
+            }
+        }
+        return checkpoint.resolve("model.safetensors.index.json");
+    }
+
     /** Writes {@code checkpoint-<step>} under {@code output}, replacing one of the same step. */
     public static Path save(Path output, CausalLm model, AdamW optimizer, long globalStep, long seed,
             String configSha256, String runId) {

@@ -16,6 +16,7 @@ import org.lethe.model.AdamW;
 import org.lethe.model.Autograd;
 import org.lethe.model.CausalLm;
 import org.lethe.model.LmTrainer;
+import org.lethe.model.LoraSettings;
 import org.lethe.model.ModelSettings;
 
 import java.io.Serializable;
@@ -58,9 +59,12 @@ public final class DataParallelTrainer implements AutoCloseable {
      * @param abortGradNorm stop when the pre-clipping gradient norm exceeds this (<= 0: never)
      * @param maxTrainedParameters refuse to train more parameters than this (driver-side AdamW
      *     holds three copies of them; lethe.model.max_full_parameters)
+     * @param lora train LoRA adapters (attached to the model unless it already has them) instead of
+     *     the full parameters; null: full-parameter training
      */
     public record Options(AdamW.Settings optimizer, double maxGradNorm, int partitions, List<String> trainable,
-            String refModelDir, ModelSettings refSettings, double abortGradNorm, long maxTrainedParameters) {
+            String refModelDir, ModelSettings refSettings, double abortGradNorm, long maxTrainedParameters,
+            LoraSettings lora) {
         public Options {
             trainable = List.copyOf(trainable);
             if (partitions <= 0) {
@@ -68,9 +72,23 @@ public final class DataParallelTrainer implements AutoCloseable {
             }
         }
 
+        /** The LoRA settings of {@code lethe.lora}, or null when its rank is 0 (full-parameter training). */
+        public static LoraSettings lora(org.lethe.config.LetheConfig config) {
+            int rank = config.getInt("lora.rank");
+            if (rank == 0) {
+                return null;
+            }
+            try {
+                return new LoraSettings(rank, config.getDouble("lora.alpha"), config.getStringList("lora.target_modules"),
+                        config.getLong("lora.seed"));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("lethe.lora: " + e.getMessage(), e);
+            }
+        }
+
         /** All parameters trained, no ref_model, no abort threshold. */
         public static Options of(AdamW.Settings optimizer, double maxGradNorm, int partitions) {
-            return new Options(optimizer, maxGradNorm, partitions, List.of(), null, null, 0, Long.MAX_VALUE);
+            return new Options(optimizer, maxGradNorm, partitions, List.of(), null, null, 0, Long.MAX_VALUE, null);
         }
     }
 
@@ -100,10 +118,10 @@ public final class DataParallelTrainer implements AutoCloseable {
         this.settings = settings;
         this.options = options;
         this.cacheKey = "train-" + UUID.randomUUID();
-        this.master = CausalLm.load(Paths.get(modelDir), settings);
+        this.master = ExecutorModelCache.load(modelDir, settings, options.lora());
         try {
             this.trained = select(master, options.trainable());
-            long count = trained.stream().mapToLong(n -> master.block().hfParameters().get(n).getShape().size()).sum();
+            long count = trained.stream().mapToLong(n -> ParameterSnapshot.parameter(master, n).getShape().size()).sum();
             if (count > options.maxTrainedParameters()) {
                 throw new IllegalArgumentException("lethe.model.max_full_parameters: " + count + " trained parameters"
                         + " exceed the full-parameter limit " + options.maxTrainedParameters() + " (AdamW runs on the"
@@ -117,9 +135,12 @@ public final class DataParallelTrainer implements AutoCloseable {
         this.current = broadcast(ParameterSnapshot.of(master, trained, 0));
     }
 
-    /** The Hugging Face names of the parameters that {@code patterns} select (all when empty), in model order. */
+    /**
+     * The names of the trainable parameters (Hugging Face names; PEFT names of the adapters when
+     * LoRA is attached) that {@code patterns} select (all when empty), in model order.
+     */
     public static List<String> select(CausalLm lm, List<String> patterns) {
-        List<String> names = new ArrayList<>(lm.block().hfParameters().keySet());
+        List<String> names = new ArrayList<>(lm.block().trainableParameters().keySet());
         if (patterns.isEmpty()) {
             return names;
         }
@@ -179,7 +200,7 @@ public final class DataParallelTrainer implements AutoCloseable {
         objective.columns().forEach(c -> columns.add(col(c)));
         List<MicroGradient> results = new ArrayList<>(batch.repartition(options.partitions(), col("micro"))
                 .select(columns.toArray(new Column[0])).javaRDD()
-                .mapPartitions(new MicroGradients(cacheKey, modelDir, settings, options.refModelDir(),
+                .mapPartitions(new MicroGradients(cacheKey, modelDir, settings, options.lora(), options.refModelDir(),
                         options.refSettings(), snapshot, objective))
                 .collect());
         if (results.isEmpty()) {
@@ -215,10 +236,9 @@ public final class DataParallelTrainer implements AutoCloseable {
                         + " threshold " + options.abortGradNorm() + " (exploding); stopping before the update");
             }
             Map<String, NDArray> grads = new LinkedHashMap<>();
-            Map<String, Parameter> params = master.block().hfParameters();
             long offset = 0;
             for (String name : trained) {
-                Shape shape = params.get(name).getShape();
+                Shape shape = ParameterSnapshot.parameter(master, name).getShape();
                 grads.put(name, total.get("{}:{}", offset, offset + shape.size()).reshape(shape));
                 offset += shape.size();
             }
@@ -231,8 +251,7 @@ public final class DataParallelTrainer implements AutoCloseable {
     }
 
     private long flatSize() {
-        Map<String, Parameter> params = master.block().hfParameters();
-        return trained.stream().mapToLong(n -> params.get(n).getShape().size()).sum();
+        return trained.stream().mapToLong(n -> ParameterSnapshot.parameter(master, n).getShape().size()).sum();
     }
 
     private Broadcast<ParameterSnapshot> broadcast(ParameterSnapshot s) {
@@ -255,16 +274,18 @@ public final class DataParallelTrainer implements AutoCloseable {
         private final String key;
         private final String modelDir;
         private final ModelSettings settings;
+        private final LoraSettings lora;
         private final String refDir;
         private final ModelSettings refSettings;
         private final Broadcast<ParameterSnapshot> snapshot;
         private final MicroObjective objective;
 
-        MicroGradients(String key, String modelDir, ModelSettings settings, String refDir, ModelSettings refSettings,
-                Broadcast<ParameterSnapshot> snapshot, MicroObjective objective) {
+        MicroGradients(String key, String modelDir, ModelSettings settings, LoraSettings lora, String refDir,
+                ModelSettings refSettings, Broadcast<ParameterSnapshot> snapshot, MicroObjective objective) {
             this.key = key;
             this.modelDir = modelDir;
             this.settings = settings;
+            this.lora = lora;
             this.refDir = refDir;
             this.refSettings = refSettings;
             this.snapshot = snapshot;
@@ -295,7 +316,7 @@ public final class DataParallelTrainer implements AutoCloseable {
 
         private MicroGradient gradient(int micro, List<Row> rows) {
             ParameterSnapshot s = snapshot.value();
-            CausalLm lm = ExecutorModelCache.get(key, modelDir, settings, s);
+            CausalLm lm = ExecutorModelCache.get(key, modelDir, settings, lora, s);
             ExecutorModels models = new ExecutorModels(lm,
                     () -> refDir == null ? null : ExecutorModelCache.frozen(key + "-ref", refDir, refSettings));
             try (LmTrainer local = new LmTrainer(lm, AdamW.Settings.defaults(), 0)) {

@@ -1,6 +1,7 @@
 package org.lethe.distributed;
 
 import org.lethe.model.CausalLm;
+import org.lethe.model.LoraSettings;
 import org.lethe.model.ModelSettings;
 
 import java.nio.file.Paths;
@@ -32,14 +33,32 @@ public final class ExecutorModelCache {
      * parameters of {@code snapshot}. Callers hold {@link org.lethe.model.Autograd#exclusive}, so
      * parameters never change under a running computation of this JVM.
      */
-    public static CausalLm get(String key, String modelDir, ModelSettings settings, ParameterSnapshot snapshot) {
-        Entry e = MODELS.computeIfAbsent(key, k -> new Entry(CausalLm.load(Paths.get(modelDir), settings)));
+    public static CausalLm get(String key, String modelDir, ModelSettings settings, LoraSettings lora,
+            ParameterSnapshot snapshot) {
+        Entry e = MODELS.computeIfAbsent(key, k -> new Entry(load(modelDir, settings, lora)));
         synchronized (e) {
             if (e.version != snapshot.version()) {
                 snapshot.loadInto(e.lm);
                 e.version = snapshot.version();
             }
             return e.lm;
+        }
+    }
+
+    /** A model directory with LoRA adapters attached when {@code lora} is given and it has none yet. */
+    public static CausalLm load(String modelDir, ModelSettings settings, LoraSettings lora) {
+        CausalLm lm = CausalLm.load(Paths.get(modelDir), settings);
+        try {
+            if (lora != null && lm.loraSettings().isEmpty()) {
+                lm.attachLora(lora);
+            } else if (lora != null && !lm.loraSettings().get().equals(lora)) {
+                throw new IllegalArgumentException("lethe.lora: " + modelDir + " holds a LoRA adapter with "
+                        + lm.loraSettings().get() + ", not the configured " + lora);
+            }
+            return lm;
+        } catch (RuntimeException ex) {
+            lm.close();
+            throw ex;
         }
     }
 

@@ -75,6 +75,7 @@ public final class FinetuneJob {
     }
 
     public Summary run(String runId) throws IOException {
+        org.lethe.store.RunIds.validate(runId);
         String dataset = required("train.dataset");
         List<String> splits = config.getStringList("train.splits");
         if (splits.isEmpty()) {
@@ -129,7 +130,8 @@ public final class FinetuneJob {
             TrainingLoop.Result result;
             try (DataParallelTrainer trainer = new DataParallelTrainer(spark, modelDir, settings,
                     new DataParallelTrainer.Options(optimizer, config.getDouble("train.max_grad_norm"), partitions,
-                            List.of(), null, null, 0, config.getLong("model.max_full_parameters")))) {
+                            List.of(), null, null, 0, config.getLong("model.max_full_parameters"),
+                            DataParallelTrainer.Options.lora(config)))) {
                 TrainingLoop.Settings loop = new TrainingLoop.Settings("finetune", runId, epochs, perEpoch, maxSteps,
                         every, seed, config.sha256(), output, schedule, trainer.model().config().hiddenSize());
                 result = TrainingLoop.run(spark, store, trainer, loop, objective,
@@ -139,8 +141,7 @@ public final class FinetuneJob {
             Path checkpoint = result.checkpoint();
             return new Summary(runId, checkpoint.toString(), result.steps(), result.resumedFrom(), samples,
                     result.firstLoss(), result.lastLoss(),
-                    fingerprint(checkpoint.resolve(Files.exists(checkpoint.resolve("model.safetensors"))
-                            ? "model.safetensors" : "model.safetensors.index.json")), dataFingerprint);
+                    fingerprint(Checkpoints.weightsFile(checkpoint)), dataFingerprint);
         } finally {
             encoded.unpersist();
         }

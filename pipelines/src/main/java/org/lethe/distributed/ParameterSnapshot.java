@@ -7,7 +7,6 @@ import org.lethe.model.CausalLm;
 import java.io.Serializable;
 import java.nio.FloatBuffer;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -24,8 +23,19 @@ public record ParameterSnapshot(long version, List<String> names, float[] values
 
     /** The current values of {@code names} (Hugging Face parameter names) of {@code lm}. */
     public static ParameterSnapshot of(CausalLm lm, List<String> names, long version) {
-        Map<String, Parameter> params = lm.block().hfParameters();
-        return new ParameterSnapshot(version, names, flatten(lm, names, name -> params.get(name).getArray()));
+        return new ParameterSnapshot(version, names, flatten(lm, names, name -> parameter(lm, name).getArray()));
+    }
+
+    /** A parameter by its Hugging Face name, or its PEFT name when LoRA adapters are attached. */
+    static Parameter parameter(CausalLm lm, String name) {
+        Parameter p = lm.block().trainableParameters().get(name);
+        if (p == null) {
+            p = lm.block().hfParameters().get(name);
+        }
+        if (p == null) {
+            throw new IllegalArgumentException("the model has no parameter " + name);
+        }
+        return p;
     }
 
     /** Every parameter of {@code lm}, in Hugging Face order. */
@@ -38,16 +48,15 @@ public record ParameterSnapshot(long version, List<String> names, float[] values
      * {@code names}: the layout snapshots and gradient sums share.
      */
     public static float[] flatten(CausalLm lm, List<String> names, Function<String, NDArray> arrayOf) {
-        Map<String, Parameter> params = lm.block().hfParameters();
         long size = 0;
         for (String name : names) {
-            size += params.get(name).getShape().size();
+            size += parameter(lm, name).getShape().size();
         }
         float[] flat = new float[Math.toIntExact(size)];
         int offset = 0;
         for (String name : names) {
             NDArray a = arrayOf.apply(name);
-            float[] v = a == null ? new float[Math.toIntExact(params.get(name).getShape().size())] : a.toFloatArray();
+            float[] v = a == null ? new float[Math.toIntExact(parameter(lm, name).getShape().size())] : a.toFloatArray();
             System.arraycopy(v, 0, flat, offset, v.length);
             offset += v.length;
         }
@@ -56,14 +65,9 @@ public record ParameterSnapshot(long version, List<String> names, float[] values
 
     /** Copies these values into {@code lm}'s parameters of the same names, in place (grad mode off). */
     public void loadInto(CausalLm lm) {
-        Map<String, Parameter> params = lm.block().hfParameters();
         int offset = 0;
         for (String name : names) {
-            Parameter p = params.get(name);
-            if (p == null) {
-                throw new IllegalArgumentException("snapshot names parameter " + name + ", which the model does not have");
-            }
-            NDArray a = p.getArray();
+            NDArray a = parameter(lm, name).getArray();
             int n = Math.toIntExact(a.size());
             if (offset + n > values.length) {
                 throw new IllegalArgumentException("snapshot of " + values.length + " values is too short for " + name);

@@ -86,6 +86,7 @@ public final class UnlearnJob {
 
     public Summary run(String runId) {
         // Everything the config alone decides fails here, before Spark does any work.
+        org.lethe.store.RunIds.validate(runId);
         UnlearnSpec spec = UnlearnSpec.of(config);
         String dataset = config.getString("unlearn.dataset");
         String dataRun = config.getString("unlearn.data_run_id").isEmpty() ? "ingest-" + dataset
@@ -162,7 +163,8 @@ public final class UnlearnJob {
             DataParallelTrainer.Options options = new DataParallelTrainer.Options(optimizer,
                     config.getDouble("unlearn.max_grad_norm"), config.getInt("unlearn.partitions"),
                     config.getStringList("unlearn.trainable"), spec.needsRef() ? spec.refModel() : null, refSettings,
-                    config.getDouble("unlearn.abort_grad_norm"), config.getLong("model.max_full_parameters"));
+                    config.getDouble("unlearn.abort_grad_norm"), config.getLong("model.max_full_parameters"),
+                    DataParallelTrainer.Options.lora(config));
             TrainingLoop.Result result;
             try (DataParallelTrainer trainer = trainer(modelDir, settings, options)) {
                 LOG.info("unlearn {}: {} ({}), lr {}, {} forget / {} retain samples, {} steps of {}, {} parameters"
@@ -178,12 +180,10 @@ public final class UnlearnJob {
                         resume);
             }
             Path checkpoint = result.checkpoint();
-            String modelFile = Files.exists(checkpoint.resolve("model.safetensors")) ? "model.safetensors"
-                    : "model.safetensors.index.json";
             return new Summary(runId, spec.method().name(), spec.parts().stream().map(LossObjective.Part::label).toList(),
                     spec.lr(), checkpoint.toString(), result.steps(), result.resumedFrom(), nForget, nRetain,
                     result.firstLoss(), result.lastLoss(), Fingerprints.sha256(new org.apache.hadoop.fs.Path(
-                            checkpoint.resolve(modelFile).toUri()), spark.sparkContext().hadoopConfiguration()),
+                            Checkpoints.weightsFile(checkpoint).toUri()), spark.sparkContext().hadoopConfiguration()),
                     dataFingerprint);
         } finally {
             cached.forEach(Dataset::unpersist);

@@ -13,7 +13,8 @@ import java.util.Set;
  * @param targetModules projection names among {@link #PROJECTIONS}, no duplicates
  * @param seed draws every A matrix; the same seed gives the same adapters
  */
-public record LoraSettings(int rank, double alpha, List<String> targetModules, long seed) {
+public record LoraSettings(int rank, double alpha, List<String> targetModules, long seed)
+        implements java.io.Serializable {
 
     /** The Llama projections an adapter can target, in PEFT's state-dict order within a layer. */
     public static final List<String> PROJECTIONS =

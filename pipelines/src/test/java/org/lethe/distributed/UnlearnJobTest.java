@@ -69,18 +69,21 @@ class UnlearnJobTest {
     }
 
     private static byte[] weights(String checkpoint) throws Exception {
-        return Files.readAllBytes(Path.of(checkpoint, "model.safetensors"));
+        return Files.readAllBytes(Checkpoints.weightsFile(Path.of(checkpoint)));
     }
 
     @Test
     void oneTwoAndFourPartitionsGiveBitwiseTheSameWeights(@TempDir Path tmp) throws Exception {
         // llmu reads forget rows, their mismatched answers and retain rows through the ref_model;
-        // dpo reads refusals through the ref_model; rmu reads a layer's hidden states.
-        for (String method : List.of("llmu", "dpo", "rmu")) {
+        // dpo reads refusals through the ref_model; rmu reads a layer's hidden states; npo+kl trains
+        // LoRA adapters (rank 4 on q, v and down projections) instead of the full parameters.
+        for (String method : List.of("llmu", "dpo", "rmu", "npo+kl")) {
             byte[] first = null;
+            String lora = method.equals("npo+kl") ? "lora.rank=4" : "lora.rank=0";
             for (int partitions : new int[] {1, 2, 4}) {
-                UnlearnJob.Summary s = run(method + "-p" + partitions, common(tmp.resolve(method + partitions), method,
-                        "unlearn.partitions=" + partitions, "unlearn.max_steps=5"));
+                UnlearnJob.Summary s = run(method.replace('+', '_') + "-p" + partitions, common(tmp.resolve(method + partitions), method,
+                        "unlearn.partitions=" + partitions, "unlearn.max_steps=5", lora,
+                        "lora.target_modules=[q_proj, v_proj, down_proj]"));
                 assertEquals(5, s.steps());
                 byte[] w = weights(s.checkpoint());
                 if (first == null) {
@@ -88,6 +91,16 @@ class UnlearnJobTest {
                 } else {
                     assertArrayEquals(first, w, method + ": " + partitions + " partitions");
                 }
+            }
+            if (method.equals("npo+kl")) {
+                // An adapter naming its base; loaded, it differs from the base's outputs.
+                Path adapter = tmp.resolve("npo+kl1/checkpoint-5");
+                assertTrue(Files.readString(adapter.resolve("adapter_config.json")).contains(model.toString()));
+                assertFalse(Files.exists(adapter.resolve("model.safetensors")));
+                try (CausalLm tuned = CausalLm.load(adapter, ModelSettings.defaults())) {
+                    assertEquals(4, tuned.loraSettings().orElseThrow().rank());
+                }
+                continue;
             }
             byte[] start = Files.readAllBytes(model.resolve("model.safetensors"));
             assertFalse(Arrays.equals(start, first), method + " changed the weights");
