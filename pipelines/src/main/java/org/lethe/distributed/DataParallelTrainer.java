@@ -47,8 +47,54 @@ public final class DataParallelTrainer implements AutoCloseable {
     public record StepReport(long version, double[] parts, double loss, float gradNorm, long tokens,
             int microBatches) {}
 
-    /** One micro-batch's contribution, computed on an executor ({@code gradient} null: nothing to add). */
-    public record MicroGradient(int micro, double[] parts, long tokens, float[] gradient) implements Serializable {}
+    /**
+     * One micro-batch's contribution, or in tree mode the sum of several ({@code micros} of them),
+     * computed on an executor; {@code gradient} null: nothing to add.
+     */
+    public record MicroGradient(int micro, int micros, double[] parts, long tokens, float[] gradient)
+            implements Serializable {
+
+        /** The sum of two contributions (tree mode: the order of additions depends on partitioning). */
+        MicroGradient plus(MicroGradient o) {
+            double[] p = parts.clone();
+            for (int i = 0; i < p.length; i++) {
+                p[i] += o.parts[i];
+            }
+            float[] g;
+            if (gradient == null || o.gradient == null) {
+                g = gradient == null ? o.gradient : gradient;
+            } else {
+                g = gradient.clone();
+                for (int i = 0; i < g.length; i++) {
+                    g[i] += o.gradient[i];
+                }
+            }
+            return new MicroGradient(Math.min(micro, o.micro), micros + o.micros, p, tokens + o.tokens, g);
+        }
+    }
+
+    /** How micro-batch gradients are summed. */
+    public enum Reduce {
+        /**
+         * Every micro-batch's gradient goes to the driver, which adds them in micro-batch id order:
+         * bitwise the same for any partitioning; driver memory grows with micro-batches x parameters.
+         */
+        ORDERED,
+        /**
+         * Each task adds its micro-batches, Spark's treeReduce adds the tasks' sums: constant driver
+         * memory, results equal up to float summation order (within 0.1 lr per step in the tests).
+         */
+        TREE;
+
+        /** {@code ordered} or {@code tree}, naming {@code key} otherwise. */
+        public static Reduce parse(String value, String key) {
+            return switch (value) {
+                case "ordered" -> ORDERED;
+                case "tree" -> TREE;
+                default -> throw new IllegalArgumentException(key + " must be ordered or tree, got '" + value + "'");
+            };
+        }
+    }
 
     /**
      * How to train.
@@ -61,10 +107,11 @@ public final class DataParallelTrainer implements AutoCloseable {
      *     holds three copies of them; lethe.model.max_full_parameters)
      * @param lora train LoRA adapters (attached to the model unless it already has them) instead of
      *     the full parameters; null: full-parameter training
+     * @param reduce how micro-batch gradients are summed
      */
     public record Options(AdamW.Settings optimizer, double maxGradNorm, int partitions, List<String> trainable,
             String refModelDir, ModelSettings refSettings, double abortGradNorm, long maxTrainedParameters,
-            LoraSettings lora) {
+            LoraSettings lora, Reduce reduce) {
         public Options {
             trainable = List.copyOf(trainable);
             if (partitions <= 0) {
@@ -88,7 +135,8 @@ public final class DataParallelTrainer implements AutoCloseable {
 
         /** All parameters trained, no ref_model, no abort threshold. */
         public static Options of(AdamW.Settings optimizer, double maxGradNorm, int partitions) {
-            return new Options(optimizer, maxGradNorm, partitions, List.of(), null, null, 0, Long.MAX_VALUE, null);
+            return new Options(optimizer, maxGradNorm, partitions, List.of(), null, null, 0, Long.MAX_VALUE, null,
+                    Reduce.ORDERED);
         }
     }
 
@@ -198,11 +246,17 @@ public final class DataParallelTrainer implements AutoCloseable {
         List<Column> columns = new ArrayList<>();
         columns.add(col("micro"));
         objective.columns().forEach(c -> columns.add(col(c)));
-        List<MicroGradient> results = new ArrayList<>(batch.repartition(options.partitions(), col("micro"))
+        boolean tree = options.reduce() == Reduce.TREE;
+        org.apache.spark.api.java.JavaRDD<MicroGradient> gradients = batch.repartition(options.partitions(), col("micro"))
                 .select(columns.toArray(new Column[0])).javaRDD()
                 .mapPartitions(new MicroGradients(cacheKey, modelDir, settings, options.lora(), options.refModelDir(),
-                        options.refSettings(), snapshot, objective))
-                .collect());
+                        options.refSettings(), snapshot, objective, tree));
+        List<MicroGradient> results = new ArrayList<>();
+        if (!tree) {
+            results.addAll(gradients.collect());
+        } else if (!gradients.isEmpty()) {
+            results.add(gradients.treeReduce(MicroGradient::plus, 2));
+        }
         if (results.isEmpty()) {
             throw new IllegalArgumentException("step " + stepNumber + ": the batch is empty");
         }
@@ -246,7 +300,7 @@ public final class DataParallelTrainer implements AutoCloseable {
             version++;
             current = broadcast(ParameterSnapshot.of(master, trained, version));
             snapshot.destroy();
-            return new StepReport(version, parts, loss, norm, tokens, results.size());
+            return new StepReport(version, parts, loss, norm, tokens, results.stream().mapToInt(MicroGradient::micros).sum());
         }
     }
 
@@ -279,9 +333,12 @@ public final class DataParallelTrainer implements AutoCloseable {
         private final ModelSettings refSettings;
         private final Broadcast<ParameterSnapshot> snapshot;
         private final MicroObjective objective;
+        private final boolean sumPerTask;
 
         MicroGradients(String key, String modelDir, ModelSettings settings, LoraSettings lora, String refDir,
-                ModelSettings refSettings, Broadcast<ParameterSnapshot> snapshot, MicroObjective objective) {
+                ModelSettings refSettings, Broadcast<ParameterSnapshot> snapshot, MicroObjective objective,
+                boolean sumPerTask) {
+            this.sumPerTask = sumPerTask;
             this.key = key;
             this.modelDir = modelDir;
             this.settings = settings;
@@ -311,6 +368,13 @@ public final class DataParallelTrainer implements AutoCloseable {
                 }
                 out.add(Autograd.exclusive(() -> gradient(e.getKey(), stripped)));
             }
+            if (sumPerTask && out.size() > 1) {
+                MicroGradient sum = out.get(0);
+                for (int i = 1; i < out.size(); i++) {
+                    sum = sum.plus(out.get(i));
+                }
+                return List.of(sum).iterator();
+            }
             return out.iterator();
         }
 
@@ -332,7 +396,7 @@ public final class DataParallelTrainer implements AutoCloseable {
                             grads.values().forEach(NDArray::close);
                         }
                     }
-                    return new MicroGradient(micro, loss.parts(), loss.tokens(), gradient);
+                    return new MicroGradient(micro, 1, loss.parts(), loss.tokens(), gradient);
                 } finally {
                     local.zeroGradients();
                 }

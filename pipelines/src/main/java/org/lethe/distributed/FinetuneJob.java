@@ -131,7 +131,8 @@ public final class FinetuneJob {
             try (DataParallelTrainer trainer = new DataParallelTrainer(spark, modelDir, settings,
                     new DataParallelTrainer.Options(optimizer, config.getDouble("train.max_grad_norm"), partitions,
                             List.of(), null, null, 0, config.getLong("model.max_full_parameters"),
-                            DataParallelTrainer.Options.lora(config)))) {
+                            DataParallelTrainer.Options.lora(config),
+                    DataParallelTrainer.Reduce.parse(config.getString("train.reduce"), "lethe.train.reduce")))) {
                 TrainingLoop.Settings loop = new TrainingLoop.Settings("finetune", runId, epochs, perEpoch, maxSteps,
                         every, seed, config.sha256(), output, schedule, trainer.model().config().hiddenSize());
                 result = TrainingLoop.run(spark, store, trainer, loop, objective,

@@ -164,7 +164,8 @@ public final class UnlearnJob {
                     config.getDouble("unlearn.max_grad_norm"), config.getInt("unlearn.partitions"),
                     config.getStringList("unlearn.trainable"), spec.needsRef() ? spec.refModel() : null, refSettings,
                     config.getDouble("unlearn.abort_grad_norm"), config.getLong("model.max_full_parameters"),
-                    DataParallelTrainer.Options.lora(config));
+                    DataParallelTrainer.Options.lora(config),
+                    DataParallelTrainer.Reduce.parse(config.getString("unlearn.reduce"), "lethe.unlearn.reduce"));
             TrainingLoop.Result result;
             try (DataParallelTrainer trainer = trainer(modelDir, settings, options)) {
                 LOG.info("unlearn {}: {} ({}), lr {}, {} forget / {} retain samples, {} steps of {}, {} parameters"

@@ -137,6 +137,8 @@ public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts,
             throw new IllegalArgumentException("lethe.unlearn.batch_size (" + config.getInt("unlearn.batch_size")
                     + ") must be a multiple of lethe.unlearn.micro_batch_size (" + config.getInt("unlearn.micro_batch_size") + ")");
         }
+        DataParallelTrainer.Reduce.parse(config.getString("unlearn.reduce"), "lethe.unlearn.reduce");
+        DataParallelTrainer.Options.lora(config);
         String refusals = config.getString("unlearn.refusals");
         if (!refusals.equals("auto") && !refusals.equals("builtin")) {
             throw new IllegalArgumentException("lethe.unlearn.refusals must be auto or builtin, got '" + refusals + "'");

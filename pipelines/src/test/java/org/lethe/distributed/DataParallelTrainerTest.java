@@ -97,6 +97,28 @@ class DataParallelTrainerTest {
         assertArrayEquals(weights[0], weights[2], "4 partitions");
         assertEquals(losses[0], losses[2]);
 
+        // Tree reduction: tasks add their micro-batches, Spark adds the tasks; equal up to float
+        // summation order, within the unlearning issue's bound of 0.1 lr per step.
+        for (int p : partitions) {
+            DataParallelTrainer.Options tree = new DataParallelTrainer.Options(AdamW.Settings.defaults(), 1.0, p,
+                    List.of(), null, null, 0, Long.MAX_VALUE, null, DataParallelTrainer.Reduce.TREE);
+            try (DataParallelTrainer trainer = new DataParallelTrainer(SPARK.session(), dir.toString(), settings, tree)) {
+                for (int step = 1; step <= 3; step++) {
+                    DataParallelTrainer.StepReport r = trainer.step(batch, 1e-2, nll.withCounts(counts), step);
+                    assertEquals(ROWS / MICRO, r.microBatches());
+                    if (step == 3) {
+                        assertEquals(losses[0], r.loss(), 1e-5 * losses[0], "every micro-batch counted once");
+                    }
+                }
+                float[] w = ParameterSnapshot.of(trainer.model(), 3).values();
+                double worst = 0;
+                for (int i = 0; i < w.length; i++) {
+                    worst = Math.max(worst, Math.abs(w[i] - weights[0][i]));
+                }
+                assertTrue(worst <= 0.1 * 1e-2 * 3, p + " partitions, tree: max |w_tree - w_ordered| = " + worst);
+            }
+        }
+
         // The same three steps in one process on one padded batch: equal up to summation order,
         // which Adam can amplify where a gradient is near 0 (the unlearning issue's bound: 0.1 lr per step).
         try (CausalLm lm = CausalLm.load(dir, settings);
