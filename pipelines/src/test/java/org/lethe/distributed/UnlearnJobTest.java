@@ -138,6 +138,13 @@ class UnlearnJobTest {
         Map<String, Double> terms = row.getJavaMap(row.fieldIndex("terms"));
         assertEquals(20 * Math.log(2), terms.get("npo"), 1e-5);
         assertEquals(0.0, terms.get("kl"), 1e-7);
+
+        // A float16 ref_model (half the executor memory) is the same model up to rounding.
+        run("npo-half", common(tmp.resolve("half"), "npo+kl", "unlearn.max_steps=1", "unlearn.ref_dtype=float16"));
+        Row half = store.read("train_steps").filter("run_id = 'npo-half'").head();
+        Map<String, Double> halfTerms = half.getJavaMap(half.fieldIndex("terms"));
+        assertEquals(20 * Math.log(2), halfTerms.get("npo"), 0.05);
+        assertTrue(halfTerms.get("kl") > 0 && halfTerms.get("kl") < 1e-3, "kl to the float16 copy: " + halfTerms.get("kl"));
     }
 
     @Test
