@@ -108,7 +108,7 @@ public final class TableStore {
      * valid run ids. {@link Runs} uses (run_id, job) so that jobs of one run do not replace each
      * other's rows.
      */
-    void write(String table, Dataset<Row> rows, int keyDepth, String... partitionColumns) {
+    public void write(String table, Dataset<Row> rows, int keyDepth, String... partitionColumns) {
         checkTableName(table);
         List<String> partitionBy = partitionColumns(table, rows.schema(), partitionColumns);
         if (keyDepth < 1 || keyDepth > partitionBy.size()) {
@@ -117,9 +117,10 @@ public final class TableStore {
         List<String> keyColumns = partitionBy.subList(0, keyDepth);
         for (String key : keyColumns) {
             DataType type = rows.schema().apply(key).dataType();
-            if (!type.equals(DataTypes.StringType)) {
-                throw new IllegalArgumentException("table " + table + ": column " + key + " must be a string but is "
-                        + type.simpleString());
+            if (!type.equals(DataTypes.StringType) && !(key != keyColumns.get(0)
+                    && (type.equals(DataTypes.LongType) || type.equals(DataTypes.IntegerType)))) {
+                throw new IllegalArgumentException("table " + table + ": column " + key + " must be a string"
+                        + (key.equals(keyColumns.get(0)) ? "" : " or an integer") + " but is " + type.simpleString());
             }
         }
         Optional<TableMeta> existing = readMeta(table);
@@ -228,7 +229,8 @@ public final class TableStore {
         for (Row key : rows.select(columns).distinct().collectAsList()) {
             StringBuilder dir = new StringBuilder();
             for (int i = 0; i < keyColumns.size(); i++) {
-                String value = key.getString(i);
+                // An integer key (e.g. an evaluated step) is path-safe as its decimal digits.
+                String value = key.get(i) instanceof Number n ? Long.toString(n.longValue()) : key.getString(i);
                 try {
                     RunIds.validate(value, keyColumns.get(i));
                 } catch (IllegalArgumentException e) {

@@ -1,0 +1,263 @@
+package org.lethe.eval;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.lethe.config.LetheConfig;
+import org.lethe.data.PromptTemplate;
+import org.lethe.distributed.ExecutorModelCache;
+import org.lethe.model.CausalLm;
+import org.lethe.model.ModelSettings;
+import org.lethe.store.RunIds;
+import org.lethe.store.TableStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.row_number;
+
+/**
+ * The {@code evaluate} job: every per-sample metric ({@link SampleMetrics}) of one model on the
+ * configured eval sets of an ingested dataset, batched on executors with the model cached once
+ * per executor JVM, into {@code eval_samples} (replacing the run's rows for that step).
+ */
+public final class EvaluateJob {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EvaluateJob.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The {@code eval_samples} table. */
+    public static final StructType EVAL_SAMPLES = new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("step", DataTypes.LongType, false)
+            .add("dataset", DataTypes.StringType, false)
+            .add("split", DataTypes.StringType, false)
+            .add("sample_id", DataTypes.StringType, false)
+            .add("metric", DataTypes.StringType, false)
+            .add("value", DataTypes.DoubleType, true)
+            .add("generation", DataTypes.StringType, true);
+
+    /** The roles of the eval sets, in {@code lethe.eval.sets} order. */
+    public static final List<String> ROLES = List.of("forget", "retain", "real_authors", "world_facts", "holdout");
+
+    /** What the job did. */
+    public record Summary(String runId, long step, String model, Map<String, Long> items, long values) {
+        public ObjectNode toJson() {
+            ObjectNode o = JSON.createObjectNode();
+            o.put("run_id", runId);
+            o.put("step", step);
+            o.put("model", model);
+            ObjectNode n = o.putObject("items");
+            items.forEach(n::put);
+            o.put("values", values);
+            return o;
+        }
+    }
+
+    private final SparkSession spark;
+    private final TableStore store;
+    private final LetheConfig config;
+
+    public EvaluateJob(SparkSession spark, TableStore store, LetheConfig config) {
+        this.spark = spark;
+        this.store = store;
+        this.config = config;
+    }
+
+    /** Evaluates {@code modelDir} as step {@code lethe.eval.step} of run {@code runId}. */
+    public Summary run(String runId, String modelDir) {
+        RunIds.validate(runId);
+        String dataset = config.getString("eval.dataset");
+        if (dataset.isBlank()) {
+            throw new IllegalArgumentException("lethe.eval.dataset must be set");
+        }
+        if (!Files.isRegularFile(Paths.get(modelDir, "config.json"))
+                && !Files.isRegularFile(Paths.get(modelDir, "adapter_config.json"))) {
+            throw new IllegalArgumentException("--model: " + modelDir + " is not a model directory (no config.json)");
+        }
+        String reference = config.getString("eval.mia_reference_model");
+        if (!reference.isBlank() && !Files.isRegularFile(Paths.get(reference, "config.json"))) {
+            throw new IllegalArgumentException("lethe.eval.mia_reference_model: " + reference
+                    + " is not a model directory (no config.json)");
+        }
+        int maxSamples = positive("eval.max_samples");
+        int batchSize = positive("eval.batch_size");
+        int partitions = positive("eval.partitions");
+        int maxNew = config.getInt("eval.max_new_tokens");
+        if (maxNew < 0) {
+            throw new IllegalArgumentException("lethe.eval.max_new_tokens must be >= 0, got " + maxNew);
+        }
+        double k = config.getDouble("eval.mia_k");
+        if (!(k > 0 && k <= 1)) {
+            throw new IllegalArgumentException("lethe.eval.mia_k must be in (0, 1], got " + k);
+        }
+        long step = step(modelDir);
+        String dataRun = config.getString("eval.data_run_id").isEmpty() ? "ingest-" + dataset
+                : config.getString("eval.data_run_id");
+        if (!store.exists("memberships") || !store.exists("examples")) {
+            throw new IllegalArgumentException("no ingested data under " + store.root() + ": run `lethe ingest` first");
+        }
+
+        // The first max_samples items of each configured set, by file line.
+        Dataset<Row> members = store.read("memberships")
+                .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)));
+        Dataset<Row> examples = store.read("examples")
+                .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)))
+                .select("sample_id", "question", "answer", "paraphrased_answer", "perturbed_answers");
+        Dataset<Row> items = null;
+        for (String role : ROLES) {
+            String split = config.getString("eval.sets." + role);
+            if (split.isBlank()) {
+                continue;
+            }
+            Dataset<Row> set = members.filter(col("split").equalTo(split))
+                    .withColumn("rank", row_number().over(Window.orderBy("source_file", "line", "passage")))
+                    .filter(col("rank").leq(maxSamples))
+                    .select(lit(role).as("split"), col("sample_id"), col("rank"));
+            items = items == null ? set : items.unionByName(set);
+        }
+        if (items == null) {
+            throw new IllegalArgumentException("lethe.eval.sets: no eval set is configured");
+        }
+        items = items.join(examples, "sample_id").persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            Map<String, Long> counts = new LinkedHashMap<>();
+            for (Row r : items.groupBy("split").count().collectAsList()) {
+                counts.put(r.getString(0), r.getLong(1));
+            }
+            for (String role : ROLES) {
+                String split = config.getString("eval.sets." + role);
+                if (!split.isBlank() && !counts.containsKey(role)) {
+                    if (role.equals("forget")) {
+                        throw new IllegalArgumentException("lethe.eval.sets.forget: dataset '" + dataset + "' (ingest run "
+                                + dataRun + ") has no samples in split '" + split + "'");
+                    }
+                    LOG.warn("evaluate {}: eval set {} (split {}) is empty in dataset {}; its metrics will be missing",
+                            runId, role, split, dataset);
+                }
+            }
+            SampleMetrics.Settings settings = new SampleMetrics.Settings(PromptTemplate.of(config), maxNew, k,
+                    config.getBoolean("eval.rouge_stemming"), List.of("real_authors", "world_facts"),
+                    List.of("real_authors", "world_facts"), config.getBoolean("eval.mia_gradient_norm"));
+            ModelSettings model = ModelSettings.of(config);
+            String key = "eval-" + UUID.randomUUID();
+            JavaRDD<Row> values = items.repartition(partitions, col("sample_id"))
+                    .select("split", "sample_id", "question", "answer", "paraphrased_answer", "perturbed_answers")
+                    .javaRDD()
+                    .mapPartitions(new Evaluate(key, modelDir, reference.isBlank() ? null : reference, model, settings,
+                            batchSize, runId, step, dataset));
+            Dataset<Row> rows = spark.createDataFrame(values, EVAL_SAMPLES).persist(StorageLevel.MEMORY_AND_DISK());
+            try {
+                long n = rows.count();
+                store.write("eval_samples", rows, 2, "step");
+                LOG.info("evaluate {}: step {}: {} values for {}", runId, step, n, counts);
+                return new Summary(runId, step, modelDir, counts, n);
+            } finally {
+                rows.unpersist();
+                ExecutorModelCache.release(key);
+                ExecutorModelCache.release(key + "-reference");
+            }
+        } finally {
+            items.unpersist();
+        }
+    }
+
+    /** {@code lethe.eval.step}, or the checkpoint's global step, or 0. */
+    private long step(String modelDir) {
+        long step = config.getLong("eval.step");
+        if (step >= 0) {
+            return step;
+        }
+        if (step != -1) {
+            throw new IllegalArgumentException("lethe.eval.step must be >= 0 (or -1: the checkpoint's), got " + step);
+        }
+        Path state = Paths.get(modelDir, "trainer_state.json");
+        if (!Files.isRegularFile(state)) {
+            return 0;
+        }
+        try {
+            JsonNode s = JSON.readTree(state.toFile());
+            return s.path("global_step").asLong(0);
+        } catch (IOException e) {
+            throw new UncheckedIOException(state + ": unreadable: " + e.getMessage(), e);
+        }
+    }
+
+    private int positive(String key) {
+        int v = config.getInt(key);
+        if (v <= 0) {
+            throw new IllegalArgumentException("lethe." + key + " must be > 0, got " + v);
+        }
+        return v;
+    }
+
+    /** The executor side: items in batches, the model cached per JVM. */
+    static final class Evaluate implements org.apache.spark.api.java.function.FlatMapFunction<Iterator<Row>, Row> {
+        private static final long serialVersionUID = 1L;
+        private final String key;
+        private final String modelDir;
+        private final String referenceDir;
+        private final ModelSettings model;
+        private final SampleMetrics.Settings settings;
+        private final int batchSize;
+        private final String runId;
+        private final long step;
+        private final String dataset;
+
+        Evaluate(String key, String modelDir, String referenceDir, ModelSettings model, SampleMetrics.Settings settings,
+                int batchSize, String runId, long step, String dataset) {
+            this.key = key;
+            this.modelDir = modelDir;
+            this.referenceDir = referenceDir;
+            this.model = model;
+            this.settings = settings;
+            this.batchSize = batchSize;
+            this.runId = runId;
+            this.step = step;
+            this.dataset = dataset;
+        }
+
+        @Override
+        public Iterator<Row> call(Iterator<Row> rows) {
+            CausalLm lm = ExecutorModelCache.frozen(key, modelDir, model);
+            CausalLm ref = referenceDir == null ? null : ExecutorModelCache.frozen(key + "-reference", referenceDir, model);
+            List<Row> out = new ArrayList<>();
+            List<SampleMetrics.Item> batch = new ArrayList<>();
+            while (rows.hasNext()) {
+                Row r = rows.next();
+                batch.add(new SampleMetrics.Item(r.getString(0), r.getString(1), r.getString(2), r.getString(3),
+                        r.isNullAt(4) ? null : r.getString(4), r.isNullAt(5) ? null : r.getList(5)));
+                if (batch.size() == batchSize || !rows.hasNext()) {
+                    for (SampleMetrics.Value v : SampleMetrics.compute(lm, ref, batch, settings)) {
+                        out.add(RowFactory.create(runId, step, dataset, v.split(), v.sampleId(), v.metric(), v.value(),
+                                v.generation()));
+                    }
+                    batch.clear();
+                }
+            }
+            return out.iterator();
+        }
+    }
+}

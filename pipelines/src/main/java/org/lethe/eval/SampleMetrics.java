@@ -1,0 +1,235 @@
+package org.lethe.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import org.lethe.data.PromptTemplate;
+import org.lethe.model.AdamW;
+import org.lethe.model.Autograd;
+import org.lethe.model.Batch;
+import org.lethe.model.CausalLm;
+import org.lethe.model.GreedyDecoder;
+import org.lethe.model.LmScorer;
+import org.lethe.model.LmTrainer;
+import org.lethe.model.LmTokenizer;
+import org.lethe.text.Rouge;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The per-sample metrics of one batch of evaluation items on one model (an executor's cached
+ * copy): teacher-forced answer statistics (probability, memorization, membership-inference
+ * scores), paraphrased / perturbed answer likelihoods (truth ratio), and a greedy generation
+ * (ROUGE-L, token entropy). Metric names are those of the {@code eval_samples} table.
+ */
+public final class SampleMetrics {
+
+    /** One item to evaluate; {@code paraphrased} and {@code perturbed} may be null. */
+    public record Item(String split, String sampleId, String question, String answer, String paraphrased,
+            List<String> perturbed) implements Serializable {}
+
+    /**
+     * @param k Min-K% / Min-K%++ fraction
+     * @param normalizedProbability splits whose {@code probability} is p(a) / (p(a) + sum p(perturbed))
+     * @param plainAnswerTruthRatio splits whose truth ratio uses the answer in place of a paraphrase
+     * @param gradientNorm whether to compute {@code mia_gradient_norm} (one backward pass per sample)
+     */
+    public record Settings(PromptTemplate template, int maxNewTokens, double k, boolean stem,
+            List<String> normalizedProbability, List<String> plainAnswerTruthRatio, boolean gradientNorm)
+            implements Serializable {}
+
+    /** One {@code eval_samples} value; {@code value} null means not computable for this item. */
+    public record Value(String split, String sampleId, String metric, Double value, String generation)
+            implements Serializable {}
+
+    /** Teacher-forced statistics of one answer: per answer token log p, argmax, vocabulary moments. */
+    private record Forced(double[] logp, long[] argmax, long[] labels, double[] mu, double[] sigma) {
+        double meanNll() {
+            double s = 0;
+            for (double v : logp) {
+                s -= v;
+            }
+            return s / logp.length;
+        }
+    }
+
+    private SampleMetrics() {}
+
+    /** Every metric of every item of {@code items}; {@code reference} (nullable) gives mia_reference. */
+    public static List<Value> compute(CausalLm lm, CausalLm reference, List<Item> items, Settings s) {
+        LmTokenizer tok = lm.tokenizer();
+        List<PromptTemplate.Encoded> answers = new ArrayList<>();
+        for (Item it : items) {
+            answers.add(s.template().encode(tok, it.question(), it.answer()));
+        }
+        List<Forced> forced = forced(lm, answers);
+        double[] referenceNll = reference == null ? null : meanNlls(reference, answers);
+
+        // Alternative answers: paraphrase and every perturbation, scored in one batch.
+        List<PromptTemplate.Encoded> alternatives = new ArrayList<>();
+        for (Item it : items) {
+            if (it.paraphrased() != null) {
+                alternatives.add(s.template().encode(tok, it.question(), it.paraphrased()));
+            }
+            if (it.perturbed() != null) {
+                for (String p : it.perturbed()) {
+                    alternatives.add(s.template().encode(tok, it.question(), p));
+                }
+            }
+        }
+        double[] altNll = meanNlls(lm, alternatives);
+
+        List<long[]> prompts = new ArrayList<>();
+        for (Item it : items) {
+            prompts.add(tok.encode(s.template().generationPrompt(it.question()), true));
+        }
+        List<long[]> generated = GreedyDecoder.generate(lm, prompts, s.maxNewTokens(), true);
+
+        List<Value> out = new ArrayList<>();
+        int alt = 0;
+        for (int i = 0; i < items.size(); i++) {
+            Item it = items.get(i);
+            Forced f = forced.get(i);
+            String split = it.split();
+            String id = it.sampleId();
+            double meanNll = f.meanNll();
+            Double paraphrasedNll = null;
+            if (it.paraphrased() != null) {
+                paraphrasedNll = altNll[alt++];
+            }
+            double[] perturbedNll = null;
+            if (it.perturbed() != null && !it.perturbed().isEmpty()) {
+                perturbedNll = Arrays.copyOfRange(altNll, alt, alt + it.perturbed().size());
+                alt += it.perturbed().size();
+            }
+            out.add(new Value(split, id, "mean_nll", meanNll, null));
+            Double probability = AnswerProbability.fromMeanNll(meanNll);
+            if (s.normalizedProbability().contains(split)) {
+                probability = perturbedNll == null ? null : AnswerProbability.normalized(meanNll, perturbedNll);
+            }
+            out.add(new Value(split, id, "probability", probability, null));
+            if (paraphrasedNll != null) {
+                out.add(new Value(split, id, "paraphrased_mean_nll", paraphrasedNll, null));
+            }
+            if (perturbedNll != null) {
+                out.add(new Value(split, id, "perturbed_mean_nll", Arrays.stream(perturbedNll).average().orElseThrow(),
+                        null));
+                Double stand = s.plainAnswerTruthRatio().contains(split) ? Double.valueOf(meanNll) : paraphrasedNll;
+                out.add(new Value(split, id, "truth_ratio", stand == null ? null : TruthRatio.of(stand, perturbedNll),
+                        null));
+            }
+            out.add(new Value(split, id, "exact_memorization", Memorization.exactMemorization(f.argmax(), f.labels()),
+                    null));
+            out.add(new Value(split, id, "extraction_strength", Memorization.extractionStrength(f.argmax(), f.labels()),
+                    null));
+            out.add(new Value(split, id, "mia_loss", MembershipScores.loss(meanNll), null));
+            out.add(new Value(split, id, "mia_zlib", MembershipScores.zlib(meanNll, it.answer()), null));
+            out.add(new Value(split, id, "mia_min_k", MembershipScores.minK(f.logp(), s.k()), null));
+            out.add(new Value(split, id, "mia_min_k_plus_plus", MembershipScores.minKPlusPlus(f.logp(), f.mu(),
+                    f.sigma(), s.k()), null));
+            if (referenceNll != null) {
+                out.add(new Value(split, id, "mia_reference", meanNll - referenceNll[i], null));
+            }
+            if (s.gradientNorm()) {
+                out.add(new Value(split, id, "mia_gradient_norm", gradientNorm(lm, answers.get(i)), null));
+            }
+            String text = tok.decode(generated.get(i)).strip();
+            Rouge.Scores rouge = Rouge.rougeL(it.answer(), text, s.stem());
+            out.add(new Value(split, id, "rouge_l_recall", rouge.recall(), text));
+            out.add(new Value(split, id, "rouge_l_f1", rouge.f1(), null));
+            out.add(new Value(split, id, "token_entropy", TokenEntropy.normalized(generated.get(i)), null));
+        }
+        return out;
+    }
+
+    /** Teacher-forced answer statistics of a batch, one forward pass. */
+    private static List<Forced> forced(CausalLm lm, List<PromptTemplate.Encoded> encoded) {
+        int rows = encoded.size();
+        int width = encoded.stream().mapToInt(e -> e.ids().length).max().orElse(0);
+        List<long[]> ids = encoded.stream().map(PromptTemplate.Encoded::ids).toList();
+        Batch padded = Batch.rightPadded(ids, width, lm.config().eosTokenId());
+        List<Forced> out = new ArrayList<>();
+        try (NDManager m = lm.manager().newSubManager()) {
+            NDArray idArr = m.create(padded.ids(), new Shape(rows, width));
+            NDArray mask = m.create(padded.mask(), new Shape(rows, width));
+            NDArray positions = m.arange(0, width, 1, DataType.INT64).expandDims(0).broadcast(rows, width);
+            NDArray logits = lm.block().logits(lm.parameterStore(), idArr, positions, mask, null, false);
+            NDArray logp = logits.get(":, :{}, :", width - 1).logSoftmax(-1);
+            float[] target = logp.gather(idArr.get(":, 1:").expandDims(-1), -1).squeeze(-1).toFloatArray();
+            long[] argmax = logp.argMax(-1).toLongArray();
+            NDArray p = logp.exp();
+            NDArray mu = p.mul(logp).sum(new int[] {-1});
+            NDArray second = p.mul(logp.square()).sum(new int[] {-1});
+            float[] muArr = mu.toFloatArray();
+            float[] varArr = second.sub(mu.square()).toFloatArray();
+            for (int r = 0; r < rows; r++) {
+                PromptTemplate.Encoded e = encoded.get(r);
+                int from = e.promptTokens() - 1; // position t predicts token t + 1
+                int to = e.ids().length - 1;
+                int n = to - from;
+                double[] lp = new double[n];
+                long[] am = new long[n];
+                long[] labels = new long[n];
+                double[] mus = new double[n];
+                double[] sig = new double[n];
+                for (int j = 0; j < n; j++) {
+                    int flat = r * (width - 1) + from + j;
+                    lp[j] = target[flat];
+                    am[j] = argmax[flat];
+                    labels[j] = e.ids()[from + j + 1];
+                    mus[j] = muArr[flat];
+                    sig[j] = Math.sqrt(Math.max(varArr[flat], MembershipScores.MIN_VARIANCE));
+                }
+                out.add(new Forced(lp, am, labels, mus, sig));
+            }
+        }
+        return out;
+    }
+
+    /** Mean answer-token NLL of each encoded pair, batched. */
+    private static double[] meanNlls(CausalLm lm, List<PromptTemplate.Encoded> encoded) {
+        double[] out = new double[encoded.size()];
+        if (encoded.isEmpty()) {
+            return out;
+        }
+        List<float[]> logps = LmScorer.tokenLogProbs(lm, encoded.stream().map(PromptTemplate.Encoded::ids).toList());
+        for (int i = 0; i < out.length; i++) {
+            float[] row = logps.get(i);
+            int from = encoded.get(i).promptTokens() - 1;
+            double sum = 0;
+            for (int t = from; t < row.length; t++) {
+                sum -= row[t];
+            }
+            out[i] = sum / (row.length - from);
+        }
+        return out;
+    }
+
+    /** L2 norm of the gradient of the answer's mean NLL with respect to every trainable parameter. */
+    private static double gradientNorm(CausalLm lm, PromptTemplate.Encoded e) {
+        return Autograd.exclusive(() -> {
+            try (LmTrainer trainer = new LmTrainer(lm, AdamW.Settings.defaults(), 0)) {
+                trainer.zeroGradients();
+                trainer.accumulate(List.of(e.ids()), List.of(e.labels()));
+                Map<String, NDArray> grads = trainer.gradients();
+                double squares = 0;
+                try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    // The intermediates would attach to the parameters' manager: the scope frees them.
+                    for (NDArray g : grads.values()) {
+                        squares += g.toType(DataType.FLOAT64, false).square().sum().getDouble();
+                    }
+                } finally {
+                    grads.values().forEach(NDArray::close);
+                    trainer.zeroGradients();
+                }
+                return Math.sqrt(squares);
+            }
+        });
+    }
+}

@@ -1,0 +1,158 @@
+package org.lethe.eval;
+
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import org.lethe.config.LetheConfig;
+import org.lethe.data.FictitiousAuthors;
+import org.lethe.data.IngestJob;
+import org.lethe.data.PromptTemplate;
+import org.lethe.model.CausalLm;
+import org.lethe.model.GreedyDecoder;
+import org.lethe.model.LmScorer;
+import org.lethe.model.LmTokenizer;
+import org.lethe.model.ModelPresets;
+import org.lethe.model.ModelSettings;
+import org.lethe.store.TableStore;
+import org.lethe.testing.TestSpark;
+import org.lethe.text.Rouge;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** evaluate on a tiny model: every per-sample value equals the same quantity computed one sample at a time. */
+class EvaluateJobTest {
+
+    @RegisterExtension
+    static final TestSpark SPARK = new TestSpark();
+
+    @TempDir
+    static Path shared;
+    private static TableStore store;
+    private static Path model;
+
+    @BeforeAll
+    static void data() throws Exception {
+        Path bench = shared.resolve("bench");
+        FictitiousAuthors.generate(3, 3, 10).write(bench, 512);
+        store = new TableStore(SPARK.session(), shared.resolve("root").toString());
+        new IngestJob(SPARK.session(), store, LetheConfig.defaults()).run(new IngestJob.Request(
+                IngestJob.Format.TOFU, bench.toString(), "synth", "ingest-synth", null, true, null));
+        model = shared.resolve("model");
+        Path tokenizer = bench.resolve("tokenizer.json");
+        try (CausalLm lm = CausalLm.fresh(ModelPresets.config("tiny", LmTokenizer.vocabularySize(tokenizer)),
+                ModelSettings.defaults(), 11, tokenizer)) {
+            lm.save(model);
+        }
+    }
+
+    private static LetheConfig config(String... extra) {
+        List<String> sets = new ArrayList<>(List.of("eval.dataset=synth", "eval.max_samples=4", "eval.max_new_tokens=6",
+                "eval.batch_size=3", "model.threads=1"));
+        sets.addAll(List.of(extra));
+        return LetheConfig.load(Optional.empty(), sets);
+    }
+
+    @Test
+    void everyValueMatchesTheOneSampleComputation() {
+        EvaluateJob.Summary s = new EvaluateJob(SPARK.session(), store, config()).run("target", model.toString());
+        assertEquals(0, s.step());
+        // forget10 of 3 authors is one author (10 items): the first 4 of each set are evaluated.
+        assertEquals(4L, s.items().get("forget"));
+        assertEquals(4L, s.items().get("retain"));
+        List<Row> rows = store.read("eval_samples").filter("run_id = 'target' AND split = 'forget'").collectAsList();
+        Map<String, Map<String, Row>> bySample = new HashMap<>();
+        for (Row r : rows) {
+            bySample.computeIfAbsent(r.getString(r.fieldIndex("sample_id")), x -> new HashMap<>())
+                    .put(r.getString(r.fieldIndex("metric")), r);
+        }
+        assertEquals(4, bySample.size());
+        Row item = store.read("examples").filter("run_id = 'ingest-synth'")
+                .join(store.read("eval_samples").filter("run_id = 'target' AND split = 'forget'").select("sample_id")
+                        .distinct(), "sample_id")
+                .orderBy("sample_id").head();
+        String id = item.getString(item.fieldIndex("sample_id"));
+        Map<String, Row> metrics = bySample.get(id);
+        PromptTemplate template = PromptTemplate.of(LetheConfig.defaults());
+        try (CausalLm lm = CausalLm.load(model, ModelSettings.defaults())) {
+            String q = item.getString(item.fieldIndex("question"));
+            String a = item.getString(item.fieldIndex("answer"));
+            double nll = meanNll(lm, template.encode(lm.tokenizer(), q, a));
+            assertEquals(nll, value(metrics, "mean_nll"), 1e-4);
+            assertEquals(Math.exp(-nll), value(metrics, "probability"), 1e-5);
+            double para = meanNll(lm, template.encode(lm.tokenizer(), q, item.getString(item.fieldIndex("paraphrased_answer"))));
+            List<String> perturbed = item.getList(item.fieldIndex("perturbed_answers"));
+            double pert = 0;
+            for (String p : perturbed) {
+                pert += meanNll(lm, template.encode(lm.tokenizer(), q, p));
+            }
+            pert /= perturbed.size();
+            assertEquals(Math.exp(para - pert), value(metrics, "truth_ratio"), 1e-4);
+            long[] prompt = lm.tokenizer().encode(template.generationPrompt(q), true);
+            long[] gen = GreedyDecoder.generate(lm, List.of(prompt), 6, false).get(0);
+            String text = lm.tokenizer().decode(gen).strip();
+            Row rouge = metrics.get("rouge_l_recall");
+            assertEquals(text, rouge.getString(rouge.fieldIndex("generation")));
+            assertEquals(Rouge.rougeL(a, text, true).recall(), value(metrics, "rouge_l_recall"), 1e-12);
+            assertEquals(TokenEntropy.normalized(gen), value(metrics, "token_entropy"), 1e-12);
+            assertEquals(nll, value(metrics, "mia_loss"), 1e-4);
+            assertTrue(value(metrics, "mia_gradient_norm") > 0);
+            assertTrue(value(metrics, "exact_memorization") >= 0 && value(metrics, "exact_memorization") <= 1);
+        }
+        assertNull(bySample.get(id).get("mia_reference"), "no reference model configured");
+        // Real authors: normalized probability over the answer and its perturbations, all in (0, 1).
+        for (Row r : store.read("eval_samples").filter("run_id = 'target' AND split = 'real_authors' AND metric ="
+                + " 'probability'").collectAsList()) {
+            double p = r.getDouble(r.fieldIndex("value"));
+            assertTrue(p > 0 && p < 1, "normalized probability " + p);
+        }
+    }
+
+    @Test
+    void reRunsReplaceAndStepsAccumulate() {
+        long first = new EvaluateJob(SPARK.session(), store, config("eval.step=10")).run("curve", model.toString()).values();
+        new EvaluateJob(SPARK.session(), store, config("eval.step=10")).run("curve", model.toString());
+        new EvaluateJob(SPARK.session(), store, config("eval.step=20")).run("curve", model.toString());
+        List<Row> counts = store.read("eval_samples").filter("run_id = 'curve'").groupBy("step").count()
+                .orderBy("step").collectAsList();
+        assertEquals(2, counts.size());
+        assertEquals(first, counts.get(0).getLong(1), "a re-run replaces step 10's rows");
+        assertEquals(first, counts.get(1).getLong(1));
+    }
+
+    @Test
+    void badSettingsNameTheKey() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new EvaluateJob(SPARK.session(),
+                store, config("eval.sets.forget=forget42")).run("bad", model.toString()));
+        assertEquals("lethe.eval.sets.forget: dataset 'synth' (ingest run ingest-synth) has no samples in split"
+                + " 'forget42'", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new EvaluateJob(SPARK.session(), store,
+                config("eval.mia_k=1.5")).run("bad", model.toString()));
+        assertEquals("lethe.eval.mia_k must be in (0, 1], got 1.5", e.getMessage());
+    }
+
+    private static double value(Map<String, Row> metrics, String name) {
+        Row r = metrics.get(name);
+        return r.getDouble(r.fieldIndex("value"));
+    }
+
+    private static double meanNll(CausalLm lm, PromptTemplate.Encoded e) {
+        float[] lp = LmScorer.tokenLogProbs(lm, List.of(e.ids())).get(0);
+        double s = 0;
+        for (int t = e.promptTokens() - 1; t < lp.length; t++) {
+            s -= lp[t];
+        }
+        return s / (lp.length - e.promptTokens() + 1);
+    }
+}
