@@ -46,6 +46,7 @@ public final class Lethe implements Runnable {
                 new IngestCommand(),
                 new FinetuneCommand(),
                 new UnlearnCommand(),
+                new EvaluateCommand(),
                 new ImportEvalCommand(),
                 new MethodsCommand(),
                 new InitModelCommand(),

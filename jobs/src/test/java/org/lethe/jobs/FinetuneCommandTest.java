@@ -20,6 +20,12 @@ class FinetuneCommandTest {
     @RegisterExtension
     static final TestSpark SPARK = new TestSpark();
 
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     @Test
     void aModelTrainedFromScratchOnTheBenchmarkLowersItsLoss(@TempDir Path tmp) throws Exception {
         Path bench = tmp.resolve("bench");
@@ -62,6 +68,19 @@ class FinetuneCommandTest {
                 + " round(terms['kl'], 6) AS kl FROM train_steps WHERE run_id = 'npo-kl' AND step = 1");
         // At the start the model is its own ref_model: npo = (2/0.1) log 2, kl = 0.
         assertEquals("step,job,npo,kl\n1,unlearn,13.8629,0.0\n", terms.out());
+        // Evaluate the target and the unlearned model against it (the target standing in for the
+        // retain-only model): eval_samples per sample, eval_summary with forget quality.
+        String[] eval = {"--set", "eval.dataset=synth", "--set", "eval.max_samples=12", "--set", "eval.max_new_tokens=8"};
+        Cli target = Cli.run(concat(new String[] {"evaluate", "--root", root, "--run-id", "target", "--model",
+                checkpoint.toString()}, eval));
+        assertEquals(0, target.status(), target.err());
+        Cli evalNpo = Cli.run(concat(new String[] {"evaluate", "--root", root, "--run-id", "npo-kl", "--model",
+                u.get("checkpoint").asText(), "--retain-run", "target"}, eval));
+        assertEquals(0, evalNpo.status(), evalNpo.err());
+        Cli summary = Cli.run("sql", "--root", root, "--csv", "SELECT run_id, n, value IS NULL AS missing FROM"
+                + " eval_summary WHERE metric = 'forget_quality' ORDER BY run_id");
+        assertEquals("run_id,n,missing\nnpo-kl,12,false\ntarget,0,true\n", summary.out());
+
         Cli bad = Cli.run("unlearn", "--root", root, "--run-id", "bad", "--set", "unlearn.dataset=synth",
                 "--set", "unlearn.model=" + checkpoint, "--set", "unlearn.method=rmu", "--set", "unlearn.layer=7");
         assertEquals(1, bad.status());

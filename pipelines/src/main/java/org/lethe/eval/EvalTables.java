@@ -179,11 +179,12 @@ public final class EvalTables {
     }
 
     /**
-     * Writes {@code rows} (with {@link #SAMPLES_SCHEMA}'s columns) to {@code eval_samples}: every run
-     * present replaces all its earlier rows, of every step and dataset.
+     * Writes {@code rows} (with {@link #SAMPLES_SCHEMA}'s columns) to {@code eval_samples},
+     * partitioned by (run_id, step): every (run, step) present replaces its earlier rows, other
+     * steps of the run stay (unlearning curves evaluate one checkpoint at a time).
      */
     public static void writeSamples(TableStore store, Dataset<Row> rows) {
-        store.write(EVAL_SAMPLES, rows.select(columns(SAMPLES_SCHEMA)));
+        store.write(EVAL_SAMPLES, rows.select(columns(SAMPLES_SCHEMA)), 2, "step");
     }
 
     /** Writes {@code eval_summary} rows: every run present replaces all its earlier rows. */

@@ -9,8 +9,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.Window;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.PromptTemplate;
@@ -48,22 +46,12 @@ public final class EvaluateJob {
     private static final Logger LOG = LoggerFactory.getLogger(EvaluateJob.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** The {@code eval_samples} table. */
-    public static final StructType EVAL_SAMPLES = new StructType()
-            .add("run_id", DataTypes.StringType, false)
-            .add("step", DataTypes.LongType, false)
-            .add("dataset", DataTypes.StringType, false)
-            .add("split", DataTypes.StringType, false)
-            .add("sample_id", DataTypes.StringType, false)
-            .add("metric", DataTypes.StringType, false)
-            .add("value", DataTypes.DoubleType, true)
-            .add("generation", DataTypes.StringType, true);
-
     /** The roles of the eval sets, in {@code lethe.eval.sets} order. */
     public static final List<String> ROLES = List.of("forget", "retain", "real_authors", "world_facts", "holdout");
 
     /** What the job did. */
-    public record Summary(String runId, long step, String model, Map<String, Long> items, long values) {
+    public record Summary(String runId, long step, String model, Map<String, Long> items, long values,
+            List<EvalTables.Summary> aggregates) {
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();
             o.put("run_id", runId);
@@ -72,7 +60,21 @@ public final class EvaluateJob {
             ObjectNode n = o.putObject("items");
             items.forEach(n::put);
             o.put("values", values);
+            ObjectNode a = o.putObject("summary");
+            for (EvalTables.Summary s : aggregates) {
+                if (s.value() == null) {
+                    a.putNull(s.metric());
+                } else {
+                    a.put(s.metric(), s.value());
+                }
+            }
             return o;
+        }
+
+        /** An aggregate's value by metric name (null when missing). */
+        public Double value(String metric) {
+            return aggregates.stream().filter(s -> s.metric().equals(metric)).findFirst()
+                    .map(EvalTables.Summary::value).orElse(null);
         }
     }
 
@@ -86,9 +88,16 @@ public final class EvaluateJob {
         this.config = config;
     }
 
-    /** Evaluates {@code modelDir} as step {@code lethe.eval.step} of run {@code runId}. */
-    public Summary run(String runId, String modelDir) {
+    /**
+     * Evaluates {@code modelDir} as step {@code lethe.eval.step} of run {@code runId} and
+     * aggregates the run's {@code eval_summary}, forget quality against {@code retainRun} (the
+     * retain-only model's run, already evaluated; null: forget quality is missing).
+     */
+    public Summary run(String runId, String modelDir, String retainRun) {
         RunIds.validate(runId);
+        if (retainRun != null) {
+            RunIds.validate(retainRun, "--retain-run");
+        }
         String dataset = config.getString("eval.dataset");
         if (dataset.isBlank()) {
             throw new IllegalArgumentException("lethe.eval.dataset must be set");
@@ -168,12 +177,14 @@ public final class EvaluateJob {
                     .javaRDD()
                     .mapPartitions(new Evaluate(key, modelDir, reference.isBlank() ? null : reference, model, settings,
                             batchSize, runId, step, dataset));
-            Dataset<Row> rows = spark.createDataFrame(values, EVAL_SAMPLES).persist(StorageLevel.MEMORY_AND_DISK());
+            Dataset<Row> rows = spark.createDataFrame(values, EvalTables.SAMPLES_SCHEMA).persist(StorageLevel.MEMORY_AND_DISK());
             try {
                 long n = rows.count();
-                store.write("eval_samples", rows, 2, "step");
+                EvalTables.writeSamples(store, rows);
                 LOG.info("evaluate {}: step {}: {} values for {}", runId, step, n, counts);
-                return new Summary(runId, step, modelDir, counts, n);
+                List<EvalTables.Summary> summary = EvalAggregation.summarizeToStore(store, runId, retainRun);
+                return new Summary(runId, step, modelDir, counts, n, summary.stream()
+                        .filter(x -> x.step() == step).toList());
             } finally {
                 rows.unpersist();
                 ExecutorModelCache.release(key);

@@ -66,8 +66,21 @@ class EvaluateJobTest {
 
     @Test
     void everyValueMatchesTheOneSampleComputation() {
-        EvaluateJob.Summary s = new EvaluateJob(SPARK.session(), store, config()).run("target", model.toString());
+        EvaluateJob.Summary s = new EvaluateJob(SPARK.session(), store, config()).run("target", model.toString(), null);
         assertEquals(0, s.step());
+        assertNull(s.value("forget_quality"), "no retain run: missing, not zero");
+        // An untrained model generates nothing of the answers: ROUGE-L 0, so the harmonic mean is 0.
+        assertEquals(0.0, s.value("retain_rouge_l_recall"));
+        assertEquals(0.0, s.value("model_utility"));
+        assertTrue(s.value("real_authors_probability") > 0.2 && s.value("real_authors_probability") < 0.3,
+                "normalized over the answer and its 3 perturbations: about 1/4");
+        // The same model against itself as the retain run: identical truth ratios, forget quality 1.
+        EvaluateJob.Summary self = new EvaluateJob(SPARK.session(), store, config()).run("same", model.toString(),
+                "target");
+        assertEquals(1.0, self.value("forget_quality"), 1e-12);
+        Row fq = store.read("eval_summary").filter("run_id = 'target' AND metric = 'forget_quality'").head();
+        assertTrue(fq.isNullAt(fq.fieldIndex("value")));
+        assertEquals("no retain run given", fq.getString(fq.fieldIndex("missing_reason")));
         // forget10 of 3 authors is one author (10 items): the first 4 of each set are evaluated.
         assertEquals(4L, s.items().get("forget"));
         assertEquals(4L, s.items().get("retain"));
@@ -121,9 +134,9 @@ class EvaluateJobTest {
 
     @Test
     void reRunsReplaceAndStepsAccumulate() {
-        long first = new EvaluateJob(SPARK.session(), store, config("eval.step=10")).run("curve", model.toString()).values();
-        new EvaluateJob(SPARK.session(), store, config("eval.step=10")).run("curve", model.toString());
-        new EvaluateJob(SPARK.session(), store, config("eval.step=20")).run("curve", model.toString());
+        long first = new EvaluateJob(SPARK.session(), store, config("eval.step=10")).run("curve", model.toString(), null).values();
+        new EvaluateJob(SPARK.session(), store, config("eval.step=10")).run("curve", model.toString(), null);
+        new EvaluateJob(SPARK.session(), store, config("eval.step=20")).run("curve", model.toString(), null);
         List<Row> counts = store.read("eval_samples").filter("run_id = 'curve'").groupBy("step").count()
                 .orderBy("step").collectAsList();
         assertEquals(2, counts.size());
@@ -134,11 +147,11 @@ class EvaluateJobTest {
     @Test
     void badSettingsNameTheKey() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new EvaluateJob(SPARK.session(),
-                store, config("eval.sets.forget=forget42")).run("bad", model.toString()));
+                store, config("eval.sets.forget=forget42")).run("bad", model.toString(), null));
         assertEquals("lethe.eval.sets.forget: dataset 'synth' (ingest run ingest-synth) has no samples in split"
                 + " 'forget42'", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> new EvaluateJob(SPARK.session(), store,
-                config("eval.mia_k=1.5")).run("bad", model.toString()));
+                config("eval.mia_k=1.5")).run("bad", model.toString(), null));
         assertEquals("lethe.eval.mia_k must be in (0, 1], got 1.5", e.getMessage());
     }
 

@@ -1,0 +1,41 @@
+package org.lethe.jobs;
+
+import org.apache.spark.sql.SparkSession;
+import org.lethe.config.LetheConfig;
+import org.lethe.eval.EvaluateJob;
+import org.lethe.store.TableStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code lethe evaluate}: per-sample metrics of a model on executors, aggregated into eval_summary. */
+@Command(name = "evaluate", mixinStandardHelpOptions = true,
+    description = {
+        "Evaluate a model (a checkpoint of run --run-id) on the eval sets of an ingested dataset.",
+        "Per sample, on executors: probability, truth ratio, ROUGE-L recall/F1 of the greedy generation,",
+        "token entropy, extraction strength, exact memorization, and the LOSS / ZLib / Min-K% / Min-K%++ /",
+        "reference / gradient-norm membership-inference scores, into eval_samples; aggregates (forget",
+        "quality against --retain-run, model utility, forget efficacy, PrivLeak, per-set means) into",
+        "eval_summary. Settings are lethe.eval.* (dataset, sets, max_samples, max_new_tokens, batch_size,",
+        "partitions, step, mia_k, mia_reference_model, mia_gradient_norm, rouge_stemming)."})
+public final class EvaluateCommand extends JobCommand {
+
+    @Option(names = "--model", required = true, description = "the model directory to evaluate")
+    String model;
+
+    @Option(names = "--retain-run", description = "the retain-only model's run (evaluated before) for forget quality")
+    String retainRun;
+
+    @Override
+    protected String job() {
+        return "evaluate";
+    }
+
+    @Override
+    protected Outcome runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
+        EvaluateJob.Summary s = new EvaluateJob(spark, store, config).run(runId, model, retainRun);
+        String fingerprint = org.lethe.store.Fingerprints.sha256(new org.apache.hadoop.fs.Path(
+                org.lethe.distributed.Checkpoints.weightsFile(java.nio.file.Path.of(model)).toUri()),
+                spark.sparkContext().hadoopConfiguration());
+        return new Outcome(s.toJson(), fingerprint, null);
+    }
+}
