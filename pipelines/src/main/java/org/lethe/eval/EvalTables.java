@@ -68,10 +68,21 @@ public final class EvalTables {
     public static final String ENTAILMENT = "entailment";
 
     /** Every per-sample metric name Lethe writes, in a stable order. */
+    /**
+     * Multiple-choice accuracy by answer likelihood: 1 when the answer's mean NLL is below every
+     * perturbed (wrong) option's, the shape of WMDP / MMLU scoring.
+     */
+    public static final String MCQ_ACCURACY = "mcq_accuracy";
+    /** Robustness ("Rethinking"): the answer's probability given the paraphrased question. */
+    public static final String PARAPHRASED_QUESTION_PROBABILITY = "paraphrased_question_probability";
+    /** Robustness: ROUGE-L recall of the generation for the paraphrased question. */
+    public static final String PARAPHRASED_QUESTION_ROUGE_L_RECALL = "paraphrased_question_rouge_l_recall";
+
     public static final List<String> SAMPLE_METRICS = List.of(PROBABILITY, ROUGE_L_RECALL, ROUGE_L_F1, TRUTH_RATIO,
             MEAN_NLL, PARAPHRASED_MEAN_NLL, PERTURBED_MEAN_NLL, TOKEN_ENTROPY, EXTRACTION_STRENGTH,
             EXACT_MEMORIZATION, MIA_LOSS, MIA_ZLIB, MIA_MIN_K, MIA_MIN_K_PLUS_PLUS, MIA_REFERENCE,
-            MIA_GRADIENT_NORM, COSINE_SIMILARITY, ENTAILMENT);
+            MIA_GRADIENT_NORM, COSINE_SIMILARITY, ENTAILMENT, MCQ_ACCURACY, PARAPHRASED_QUESTION_PROBABILITY,
+            PARAPHRASED_QUESTION_ROUGE_L_RECALL);
 
     // Aggregates over several per-sample metrics or runs (the metric column of eval_summary)
     /** TOFU's forget quality: KS p-value of the forget truth ratios against the retain run's. */

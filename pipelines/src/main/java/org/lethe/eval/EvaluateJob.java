@@ -134,7 +134,8 @@ public final class EvaluateJob {
                 .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)));
         Dataset<Row> examples = store.read("examples")
                 .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)))
-                .select("sample_id", "question", "answer", "paraphrased_answer", "perturbed_answers");
+                .select("sample_id", "question", "answer", "paraphrased_answer", "perturbed_answers",
+                        "paraphrased_question");
         Dataset<Row> items = null;
         for (String role : ROLES) {
             String split = config.getString("eval.sets." + role);
@@ -173,7 +174,8 @@ public final class EvaluateJob {
             ModelSettings model = ModelSettings.of(config);
             String key = "eval-" + UUID.randomUUID();
             JavaRDD<Row> values = items.repartition(partitions, col("sample_id"))
-                    .select("split", "sample_id", "question", "answer", "paraphrased_answer", "perturbed_answers")
+                    .select("split", "sample_id", "question", "answer", "paraphrased_answer", "perturbed_answers",
+                            "paraphrased_question")
                     .javaRDD()
                     .mapPartitions(new Evaluate(key, modelDir, reference.isBlank() ? null : reference, model, settings,
                             batchSize, runId, step, dataset));
@@ -259,7 +261,8 @@ public final class EvaluateJob {
             while (rows.hasNext()) {
                 Row r = rows.next();
                 batch.add(new SampleMetrics.Item(r.getString(0), r.getString(1), r.getString(2), r.getString(3),
-                        r.isNullAt(4) ? null : r.getString(4), r.isNullAt(5) ? null : r.getList(5)));
+                        r.isNullAt(4) ? null : r.getString(4), r.isNullAt(5) ? null : r.getList(5),
+                        r.isNullAt(6) ? null : r.getString(6)));
                 if (batch.size() == batchSize || !rows.hasNext()) {
                     for (SampleMetrics.Value v : SampleMetrics.compute(lm, ref, batch, settings)) {
                         out.add(RowFactory.create(runId, step, dataset, v.split(), v.sampleId(), v.metric(), v.value(),

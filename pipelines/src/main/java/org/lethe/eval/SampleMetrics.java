@@ -29,9 +29,9 @@ import java.util.Map;
  */
 public final class SampleMetrics {
 
-    /** One item to evaluate; {@code paraphrased} and {@code perturbed} may be null. */
+    /** One item to evaluate; {@code paraphrased}, {@code perturbed} and {@code paraphrasedQuestion} may be null. */
     public record Item(String split, String sampleId, String question, String answer, String paraphrased,
-            List<String> perturbed) implements Serializable {}
+            List<String> perturbed, String paraphrasedQuestion) implements Serializable {}
 
     /**
      * @param k Min-K% / Min-K%++ fraction
@@ -90,6 +90,19 @@ public final class SampleMetrics {
         }
         List<long[]> generated = GreedyDecoder.generate(lm, prompts, s.maxNewTokens(), true);
 
+        // Robustness: the same answers asked with the paraphrased question.
+        List<PromptTemplate.Encoded> rephrased = new ArrayList<>();
+        List<long[]> rephrasedPrompts = new ArrayList<>();
+        for (Item it : items) {
+            if (it.paraphrasedQuestion() != null) {
+                rephrased.add(s.template().encode(tok, it.paraphrasedQuestion(), it.answer()));
+                rephrasedPrompts.add(tok.encode(s.template().generationPrompt(it.paraphrasedQuestion()), true));
+            }
+        }
+        double[] rephrasedNll = meanNlls(lm, rephrased);
+        List<long[]> rephrasedGenerated = GreedyDecoder.generate(lm, rephrasedPrompts, s.maxNewTokens(), true);
+        int rq = 0;
+
         List<Value> out = new ArrayList<>();
         int alt = 0;
         for (int i = 0; i < items.size(); i++) {
@@ -143,6 +156,18 @@ public final class SampleMetrics {
             out.add(new Value(split, id, "rouge_l_recall", rouge.recall(), text));
             out.add(new Value(split, id, "rouge_l_f1", rouge.f1(), null));
             out.add(new Value(split, id, "token_entropy", TokenEntropy.normalized(generated.get(i)), null));
+            if (perturbedNll != null) {
+                double best = Arrays.stream(perturbedNll).min().orElseThrow();
+                out.add(new Value(split, id, EvalTables.MCQ_ACCURACY, meanNll < best ? 1.0 : 0.0, null));
+            }
+            if (it.paraphrasedQuestion() != null) {
+                String rtext = tok.decode(rephrasedGenerated.get(rq)).strip();
+                out.add(new Value(split, id, EvalTables.PARAPHRASED_QUESTION_PROBABILITY,
+                        AnswerProbability.fromMeanNll(rephrasedNll[rq]), null));
+                out.add(new Value(split, id, EvalTables.PARAPHRASED_QUESTION_ROUGE_L_RECALL,
+                        Rouge.rougeL(it.answer(), rtext, s.stem()).recall(), rtext));
+                rq++;
+            }
         }
         return out;
     }

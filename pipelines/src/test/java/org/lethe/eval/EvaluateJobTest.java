@@ -110,8 +110,18 @@ class EvaluateJobTest {
             for (String p : perturbed) {
                 pert += meanNll(lm, template.encode(lm.tokenizer(), q, p));
             }
+            double best = Double.MAX_VALUE;
+            for (String p : perturbed) {
+                best = Math.min(best, meanNll(lm, template.encode(lm.tokenizer(), q, p)));
+            }
             pert /= perturbed.size();
             assertEquals(Math.exp(para - pert), value(metrics, "truth_ratio"), 1e-4);
+            assertEquals(nll < best ? 1.0 : 0.0, value(metrics, "mcq_accuracy"), "answer beats every wrong option");
+            String pq = item.getString(item.fieldIndex("paraphrased_question"));
+            if (pq != null) {
+                assertEquals(Math.exp(-meanNll(lm, template.encode(lm.tokenizer(), pq, a))),
+                        value(metrics, "paraphrased_question_probability"), 1e-5);
+            }
             long[] prompt = lm.tokenizer().encode(template.generationPrompt(q), true);
             long[] gen = GreedyDecoder.generate(lm, List.of(prompt), 6, false).get(0);
             String text = lm.tokenizer().decode(gen).strip();
