@@ -19,8 +19,13 @@ import picocli.CommandLine.Option;
         "partitions, step, mia_k, mia_reference_model, mia_gradient_norm, rouge_stemming)."})
 public final class EvaluateCommand extends JobCommand {
 
-    @Option(names = "--model", required = true, description = "the model directory to evaluate")
+    @Option(names = "--model", required = true, description = "the model directory to evaluate, or a training"
+            + " output directory whose checkpoint-<step> directories are all evaluated (unlearning curves)")
     String model;
+
+    @Option(names = "--select", description = "best: after evaluating, pick the run's best step by"
+            + " lethe.eval.select.* (e.g. highest forget quality with model utility >= 0.9 x the target's)")
+    String select;
 
     @Option(names = "--retain-run", description = "the retain-only model's run (evaluated before) for forget quality")
     String retainRun;
@@ -32,10 +37,20 @@ public final class EvaluateCommand extends JobCommand {
 
     @Override
     protected Outcome runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
-        EvaluateJob.Summary s = new EvaluateJob(spark, store, config).run(runId, model, retainRun);
-        String fingerprint = org.lethe.store.Fingerprints.sha256(new org.apache.hadoop.fs.Path(
-                org.lethe.distributed.Checkpoints.weightsFile(java.nio.file.Path.of(model)).toUri()),
-                spark.sparkContext().hadoopConfiguration());
-        return new Outcome(s.toJson(), fingerprint, null);
+        if (select != null && !select.equals("best")) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--select: only 'best' is supported,"
+                    + " got '" + select + "'");
+        }
+        EvaluateJob job = new EvaluateJob(spark, store, config);
+        java.util.List<EvaluateJob.Summary> all = job.runAll(runId, model, retainRun);
+        com.fasterxml.jackson.databind.node.ObjectNode out = all.get(all.size() - 1).toJson();
+        if (all.size() > 1) {
+            com.fasterxml.jackson.databind.node.ArrayNode steps = out.putArray("steps");
+            all.forEach(s -> steps.add(s.step()));
+        }
+        if (select != null) {
+            out.set("selected", job.selectBest(runId).toJson());
+        }
+        return new Outcome(out, null, null);
     }
 }

@@ -197,6 +197,108 @@ public final class EvaluateJob {
         }
     }
 
+    /**
+     * Evaluates {@code dir}: a model directory, or a training output directory whose
+     * {@code checkpoint-<step>} subdirectories are evaluated in step order (unlearning curves).
+     */
+    public List<Summary> runAll(String runId, String dir, String retainRun) {
+        Path path = Paths.get(dir);
+        if (Files.isRegularFile(path.resolve("config.json")) || Files.isRegularFile(path.resolve("adapter_config.json"))) {
+            return List.of(run(runId, dir, retainRun));
+        }
+        List<Path> checkpoints = new ArrayList<>();
+        if (Files.isDirectory(path)) {
+            try (java.util.stream.Stream<Path> list = Files.list(path)) {
+                list.filter(p -> p.getFileName().toString().matches("checkpoint-[0-9]+")).forEach(checkpoints::add);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot list " + dir + ": " + e.getMessage(), e);
+            }
+        }
+        if (checkpoints.isEmpty()) {
+            throw new IllegalArgumentException("--model: " + dir + " is neither a model directory (no config.json) nor"
+                    + " a training output with checkpoint-<step> directories");
+        }
+        if (config.getLong("eval.step") != -1) {
+            throw new IllegalArgumentException("lethe.eval.step must be -1 when --model holds several checkpoints"
+                    + " (each is evaluated at its own step)");
+        }
+        checkpoints.sort(java.util.Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString()
+                .substring("checkpoint-".length()))));
+        List<Summary> out = new ArrayList<>();
+        for (Path c : checkpoints) {
+            out.add(run(runId, c.toString(), retainRun));
+        }
+        return out;
+    }
+
+    /** The step {@code --select best} chose, with the values it was chosen by. */
+    public record Selection(long step, double value, Double modelUtility, String rule) {
+        public ObjectNode toJson() {
+            ObjectNode o = JSON.createObjectNode();
+            o.put("step", step);
+            o.put("value", value);
+            if (modelUtility == null) {
+                o.putNull("model_utility");
+            } else {
+                o.put("model_utility", modelUtility);
+            }
+            o.put("rule", rule);
+            return o;
+        }
+    }
+
+    /**
+     * The best evaluated step of {@code runId} by {@code lethe.eval.select.*}: the highest metric
+     * among the steps whose model utility meets the condition; ties go to the earlier step.
+     */
+    public Selection selectBest(String runId) {
+        String metric = config.getString("eval.select.metric");
+        double ratio = config.getDouble("eval.select.min_utility_ratio");
+        String reference = config.getString("eval.select.utility_reference_run");
+        Double floor = null;
+        String rule = "max " + metric;
+        if (!reference.isBlank()) {
+            List<Row> ref = store.read(EvalTables.EVAL_SUMMARY).filter(col("run_id").equalTo(reference)
+                    .and(col("metric").equalTo(EvalTables.MODEL_UTILITY)).and(col("value").isNotNull()))
+                    .orderBy(col("step").desc()).limit(1).collectAsList();
+            if (ref.isEmpty()) {
+                throw new IllegalArgumentException("lethe.eval.select.utility_reference_run: run '" + reference
+                        + "' has no model_utility in eval_summary; evaluate it first");
+            }
+            floor = ratio * ref.get(0).getDouble(ref.get(0).fieldIndex("value"));
+            rule += " with model_utility >= " + ratio + " x " + reference + "'s (" + floor + ")";
+        }
+        Map<Long, Double> values = new java.util.TreeMap<>();
+        Map<Long, Double> utility = new java.util.TreeMap<>();
+        for (Row r : store.read(EvalTables.EVAL_SUMMARY).filter(col("run_id").equalTo(runId)
+                .and(col("metric").isin(metric, EvalTables.MODEL_UTILITY))).collectAsList()) {
+            long step = r.getLong(r.fieldIndex("step"));
+            Double v = r.isNullAt(r.fieldIndex("value")) ? null : r.getDouble(r.fieldIndex("value"));
+            if (r.getString(r.fieldIndex("metric")).equals(metric)) {
+                if (v != null) {
+                    values.put(step, v);
+                }
+            } else {
+                utility.put(step, v);
+            }
+        }
+        Selection best = null;
+        for (Map.Entry<Long, Double> e : values.entrySet()) {
+            Double u = utility.get(e.getKey());
+            if (floor != null && (u == null || u < floor)) {
+                continue;
+            }
+            if (best == null || e.getValue() > best.value()) {
+                best = new Selection(e.getKey(), e.getValue(), u, rule);
+            }
+        }
+        if (best == null) {
+            throw new IllegalStateException("evaluate --select best: no evaluated step of run " + runId + " satisfies "
+                    + rule + " (steps with " + metric + ": " + values.keySet() + ")");
+        }
+        return best;
+    }
+
     /** {@code lethe.eval.step}, or the checkpoint's global step, or 0. */
     private long step(String modelDir) {
         long step = config.getLong("eval.step");

@@ -143,15 +143,57 @@ class EvaluateJobTest {
     }
 
     @Test
-    void reRunsReplaceAndStepsAccumulate() {
-        long first = new EvaluateJob(SPARK.session(), store, config("eval.step=10")).run("curve", model.toString(), null).values();
-        new EvaluateJob(SPARK.session(), store, config("eval.step=10")).run("curve", model.toString(), null);
-        new EvaluateJob(SPARK.session(), store, config("eval.step=20")).run("curve", model.toString(), null);
+    void checkpointsAreEvaluatedAtTheirStepsAndReRunsReplace(@TempDir Path tmp) throws Exception {
+        // A training output with two checkpoints (the same weights; trainer_state.json gives the step).
+        Path out = tmp.resolve("output");
+        for (int step : new int[] {20, 10}) {
+            Path c = out.resolve("checkpoint-" + step);
+            java.nio.file.Files.createDirectories(c);
+            try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(model)) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    java.nio.file.Files.copy(f, c.resolve(f.getFileName()));
+                }
+            }
+            java.nio.file.Files.writeString(c.resolve("trainer_state.json"), "{\"global_step\": " + step + "}");
+        }
+        EvaluateJob job = new EvaluateJob(SPARK.session(), store, config("eval.sets.real_authors=\"\"",
+                "eval.sets.world_facts=\"\"", "eval.sets.holdout=\"\""));
+        List<EvaluateJob.Summary> first = job.runAll("curve", out.toString(), null);
+        assertEquals(List.of(10L, 20L), first.stream().map(EvaluateJob.Summary::step).toList());
+        job.runAll("curve", out.toString(), null);
         List<Row> counts = store.read("eval_samples").filter("run_id = 'curve'").groupBy("step").count()
                 .orderBy("step").collectAsList();
         assertEquals(2, counts.size());
-        assertEquals(first, counts.get(0).getLong(1), "a re-run replaces step 10's rows");
-        assertEquals(first, counts.get(1).getLong(1));
+        assertEquals(first.get(0).values(), counts.get(0).getLong(1), "a re-run replaces step 10's rows");
+        assertEquals(first.get(1).values(), counts.get(1).getLong(1));
+    }
+
+    @Test
+    void selectBestTakesTheHighestForgetQualityThatKeepsUtility() {
+        List<EvalTables.Summary> rows = new ArrayList<>();
+        double[][] steps = {{10, 0.1, 0.8}, {20, 0.5, 0.5}, {30, 0.5, 0.9}};
+        for (double[] st : steps) {
+            rows.add(summary("sel", (long) st[0], "forget_quality", st[1]));
+            rows.add(summary("sel", (long) st[0], "model_utility", st[2]));
+        }
+        rows.add(summary("sel-target", 0, "model_utility", 0.9));
+        EvalTables.writeSummary(store, EvalTables.summaries(SPARK.session(), rows));
+        // No utility condition: 0.5 at steps 20 and 30, the earlier wins.
+        assertEquals(20, new EvaluateJob(SPARK.session(), store, config()).selectBest("sel").step());
+        // Utility >= 0.9 x 0.9 = 0.81: only step 30 qualifies.
+        EvaluateJob.Selection s = new EvaluateJob(SPARK.session(), store,
+                config("eval.select.utility_reference_run=sel-target")).selectBest("sel");
+        assertEquals(30, s.step());
+        assertEquals(0.9, s.modelUtility());
+        IllegalStateException none = assertThrows(IllegalStateException.class, () -> new EvaluateJob(SPARK.session(),
+                store, config("eval.select.utility_reference_run=sel-target", "eval.select.min_utility_ratio=1.5"))
+                .selectBest("sel"));
+        assertTrue(none.getMessage().contains("no evaluated step of run sel satisfies"), none.getMessage());
+    }
+
+    private static EvalTables.Summary summary(String run, long step, String metric, double value) {
+        return new EvalTables.Summary(run, step, "synth", metric.equals("forget_quality") ? "forget" : null, metric,
+                value, 1, null, null, "test");
     }
 
     @Test
