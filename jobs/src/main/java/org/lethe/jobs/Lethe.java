@@ -48,6 +48,7 @@ public final class Lethe implements Runnable {
                 new UnlearnCommand(),
                 new EvaluateCommand(),
                 new ImportEvalCommand(),
+                new RelearnCommand(),
                 new MethodsCommand(),
                 new InitModelCommand(),
                 new GenerateBenchmarkCommand(),

@@ -102,6 +102,25 @@ public final class LetheConfig {
         throw new LetheConfigException(String.join("; ", problems));
     }
 
+    /**
+     * This config with {@code sets} ({@code key=value}, as {@code --set}) applied on top: how a job
+     * that runs other jobs (e.g. the relearning attack: finetune, then evaluate) derives their
+     * configs from its own.
+     */
+    public LetheConfig with(List<String> sets) {
+        try {
+            Path file = Files.createTempFile("lethe-config-", ".json");
+            try {
+                Files.writeString(file, json);
+                return load(Optional.of(file), sets);
+            } finally {
+                Files.deleteIfExists(file);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot derive a config: " + e.getMessage(), e);
+        }
+    }
+
     /** The resolved config as one compact JSON object with sorted keys, rooted at {@code lethe}. */
     public String toJson() {
         return json;

@@ -169,6 +169,23 @@ class EvaluateJobTest {
     }
 
     @Test
+    void relearningOnTheForgetSetBringsItsProbabilityBack() throws Exception {
+        LetheConfig c = config("eval.sets.real_authors=\"\"", "eval.sets.world_facts=\"\"",
+                "eval.sets.holdout=\"\"", "eval.mia_gradient_norm=false", "eval.relearn.steps=3",
+                "eval.relearn.lr=1e-2", "eval.relearn.batch_size=4");
+        EvaluateJob.Summary victim = new EvaluateJob(SPARK.session(), store, c).run("victim", model.toString(), null);
+        RelearnJob.Summary attack = new RelearnJob(SPARK.session(), store, c).run("victim", model.toString(), null);
+        assertEquals("victim-relearn", attack.relearnRunId());
+        double before = victim.value("forget_probability");
+        assertEquals(before, attack.before().get("forget_probability").asDouble(), 1e-12);
+        double after = attack.after().get("forget_probability").asDouble();
+        assertTrue(after > 2 * before, "3 steps at lr 1e-2 on forget10: " + before + " -> " + after);
+        Row row = store.read("eval_summary").filter("run_id = 'victim' AND metric = 'relearn_forget_probability'").head();
+        assertEquals(after, row.getDouble(row.fieldIndex("value")), 1e-12);
+        assertTrue(row.getString(row.fieldIndex("depends_on")).startsWith("victim-relearn@3:"));
+    }
+
+    @Test
     void selectBestTakesTheHighestForgetQualityThatKeepsUtility() {
         List<EvalTables.Summary> rows = new ArrayList<>();
         double[][] steps = {{10, 0.1, 0.8}, {20, 0.5, 0.5}, {30, 0.5, 0.9}};

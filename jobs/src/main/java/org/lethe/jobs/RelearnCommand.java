@@ -1,0 +1,34 @@
+package org.lethe.jobs;
+
+import org.apache.spark.sql.SparkSession;
+import org.lethe.config.LetheConfig;
+import org.lethe.eval.RelearnJob;
+import org.lethe.store.TableStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code lethe relearn}: the relearning attack on an unlearned, already evaluated model. */
+@Command(name = "relearn", mixinStandardHelpOptions = true,
+    description = {
+        "Relearning attack (robustness): fine-tune the unlearned model of --run-id for",
+        "lethe.eval.relearn.steps steps on lethe.eval.relearn.split, evaluate it as <run>-relearn, and add",
+        "relearn_<metric> rows (forget quality, forget probability / ROUGE / truth ratio, model utility",
+        "after the attack) to the run's eval_summary. Evaluate the run first."})
+public final class RelearnCommand extends JobCommand {
+
+    @Option(names = "--model", required = true, description = "the unlearned model directory")
+    String model;
+
+    @Option(names = "--retain-run", description = "the retain-only model's run, for forget quality")
+    String retainRun;
+
+    @Override
+    protected String job() {
+        return "relearn";
+    }
+
+    @Override
+    protected Outcome runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
+        return new Outcome(new RelearnJob(spark, store, config).run(runId, model, retainRun).toJson(), null, null);
+    }
+}
