@@ -123,6 +123,14 @@ public final class EvaluateJob {
             throw new IllegalArgumentException("lethe.eval.mia_k must be in (0, 1], got " + k);
         }
         long step = step(modelDir);
+        String encoder = config.getString("eval.judges.encoder");
+        String nli = config.getString("eval.judges.nli");
+        for (String[] judge : new String[][] {{"eval.judges.encoder", encoder}, {"eval.judges.nli", nli}}) {
+            if (!judge[1].isBlank() && !Files.isRegularFile(Paths.get(judge[1], "config.json"))) {
+                throw new IllegalArgumentException("lethe." + judge[0] + ": " + judge[1]
+                        + " is not a model directory (no config.json)");
+            }
+        }
         String dataRun = config.getString("eval.data_run_id").isEmpty() ? "ingest-" + dataset
                 : config.getString("eval.data_run_id");
         if (!store.exists("memberships") || !store.exists("examples")) {
@@ -178,13 +186,17 @@ public final class EvaluateJob {
                             "paraphrased_question")
                     .javaRDD()
                     .mapPartitions(new Evaluate(key, modelDir, reference.isBlank() ? null : reference, model, settings,
-                            batchSize, runId, step, dataset));
+                            batchSize, runId, step, dataset, encoder.isBlank() ? null : encoder,
+                            nli.isBlank() ? null : nli));
             Dataset<Row> rows = spark.createDataFrame(values, EvalTables.SAMPLES_SCHEMA).persist(StorageLevel.MEMORY_AND_DISK());
             try {
                 long n = rows.count();
                 EvalTables.writeSamples(store, rows);
                 LOG.info("evaluate {}: step {}: {} values for {}", runId, step, n, counts);
                 List<EvalTables.Summary> summary = EvalAggregation.summarizeToStore(store, runId, retainRun);
+                if (encoder.isBlank() || nli.isBlank()) {
+                    summary = explainMissingJudges(runId, summary, encoder.isBlank(), nli.isBlank());
+                }
                 return new Summary(runId, step, modelDir, counts, n, summary.stream()
                         .filter(x -> x.step() == step).toList());
             } finally {
@@ -299,6 +311,24 @@ public final class EvaluateJob {
         return best;
     }
 
+    /** Rewrites the reason of the judge metrics' NULL aggregates: no judge was configured. */
+    private List<EvalTables.Summary> explainMissingJudges(String runId, List<EvalTables.Summary> summary,
+            boolean noEncoder, boolean noNli) {
+        List<EvalTables.Summary> out = new ArrayList<>();
+        for (EvalTables.Summary s : summary) {
+            String reason = null;
+            if (s.value() == null && noEncoder && s.metric().endsWith("_" + EvalTables.COSINE_SIMILARITY)) {
+                reason = "no sentence-encoder judge configured (lethe.eval.judges.encoder)";
+            } else if (s.value() == null && noNli && s.metric().endsWith("_" + EvalTables.ENTAILMENT)) {
+                reason = "no NLI judge configured (lethe.eval.judges.nli)";
+            }
+            out.add(reason == null ? s : new EvalTables.Summary(s.runId(), s.step(), s.dataset(), s.split(), s.metric(),
+                    null, s.n(), s.retainRunId(), reason, s.dependsOn()));
+        }
+        EvalTables.writeSummary(store, EvalTables.summaries(spark, out));
+        return out;
+    }
+
     /** {@code lethe.eval.step}, or the checkpoint's global step, or 0. */
     private long step(String modelDir) {
         long step = config.getLong("eval.step");
@@ -328,6 +358,9 @@ public final class EvaluateJob {
         return v;
     }
 
+    /** Judge models, loaded once per executor JVM and kept (they are frozen and small). */
+    private static final Map<String, AutoCloseable> JUDGES = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** The executor side: items in batches, the model cached per JVM. */
     static final class Evaluate implements org.apache.spark.api.java.function.FlatMapFunction<Iterator<Row>, Row> {
         private static final long serialVersionUID = 1L;
@@ -340,9 +373,13 @@ public final class EvaluateJob {
         private final String runId;
         private final long step;
         private final String dataset;
+        private final String encoderDir;
+        private final String nliDir;
 
         Evaluate(String key, String modelDir, String referenceDir, ModelSettings model, SampleMetrics.Settings settings,
-                int batchSize, String runId, long step, String dataset) {
+                int batchSize, String runId, long step, String dataset, String encoderDir, String nliDir) {
+            this.encoderDir = encoderDir;
+            this.nliDir = nliDir;
             this.key = key;
             this.modelDir = modelDir;
             this.referenceDir = referenceDir;
@@ -358,6 +395,11 @@ public final class EvaluateJob {
         public Iterator<Row> call(Iterator<Row> rows) {
             CausalLm lm = ExecutorModelCache.frozen(key, modelDir, model);
             CausalLm ref = referenceDir == null ? null : ExecutorModelCache.frozen(key + "-reference", referenceDir, model);
+            SampleMetrics.Judges judges = new SampleMetrics.Judges(
+                    encoderDir == null ? null : (org.lethe.judge.SentenceEncoder) JUDGES.computeIfAbsent(
+                            "encoder:" + encoderDir, k -> org.lethe.judge.SentenceEncoder.load(Paths.get(encoderDir), model)),
+                    nliDir == null ? null : (org.lethe.judge.NliCrossEncoder) JUDGES.computeIfAbsent(
+                            "nli:" + nliDir, k -> org.lethe.judge.NliCrossEncoder.load(Paths.get(nliDir), model)));
             List<Row> out = new ArrayList<>();
             List<SampleMetrics.Item> batch = new ArrayList<>();
             while (rows.hasNext()) {
@@ -366,7 +408,7 @@ public final class EvaluateJob {
                         r.isNullAt(4) ? null : r.getString(4), r.isNullAt(5) ? null : r.getList(5),
                         r.isNullAt(6) ? null : r.getString(6)));
                 if (batch.size() == batchSize || !rows.hasNext()) {
-                    for (SampleMetrics.Value v : SampleMetrics.compute(lm, ref, batch, settings)) {
+                    for (SampleMetrics.Value v : SampleMetrics.compute(lm, ref, batch, settings, judges)) {
                         out.add(RowFactory.create(runId, step, dataset, v.split(), v.sampleId(), v.metric(), v.value(),
                                 v.generation()));
                     }

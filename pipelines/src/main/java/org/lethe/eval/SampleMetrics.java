@@ -13,6 +13,8 @@ import org.lethe.model.GreedyDecoder;
 import org.lethe.model.LmScorer;
 import org.lethe.model.LmTrainer;
 import org.lethe.model.LmTokenizer;
+import org.lethe.judge.NliCrossEncoder;
+import org.lethe.judge.SentenceEncoder;
 import org.lethe.text.Rouge;
 
 import java.io.Serializable;
@@ -60,8 +62,27 @@ public final class SampleMetrics {
 
     private SampleMetrics() {}
 
+    /**
+     * The judge models (each nullable): a sentence encoder for {@code cosine_similarity} and an NLI
+     * cross-encoder for {@code entailment}; without one the metric's values are NULL.
+     */
+    public record Judges(SentenceEncoder encoder, NliCrossEncoder nli) {
+        public static final Judges NONE = new Judges(null, null);
+    }
+
+    /** Splits whose NLI premise is the generation (closer-look: forget sets); elsewhere it is the answer. */
+    public static final List<String> GENERATION_PREMISE = List.of("forget");
+
+    /** Below this ROUGE-L recall a generation counts as not entailed without asking the NLI model (closer-look). */
+    public static final double ENTAILMENT_MIN_ROUGE = 0.1;
+
     /** Every metric of every item of {@code items}; {@code reference} (nullable) gives mia_reference. */
     public static List<Value> compute(CausalLm lm, CausalLm reference, List<Item> items, Settings s) {
+        return compute(lm, reference, items, s, Judges.NONE);
+    }
+
+    /** As {@link #compute(CausalLm, CausalLm, List, Settings)}, with judge models. */
+    public static List<Value> compute(CausalLm lm, CausalLm reference, List<Item> items, Settings s, Judges judges) {
         LmTokenizer tok = lm.tokenizer();
         List<PromptTemplate.Encoded> answers = new ArrayList<>();
         for (Item it : items) {
@@ -102,6 +123,25 @@ public final class SampleMetrics {
         double[] rephrasedNll = meanNlls(lm, rephrased);
         List<long[]> rephrasedGenerated = GreedyDecoder.generate(lm, rephrasedPrompts, s.maxNewTokens(), true);
         int rq = 0;
+
+        // Judges: max(0, cos) of generation and answer; entailment in closer-look's order.
+        List<String> texts = new ArrayList<>();
+        for (long[] g : generated) {
+            texts.add(tok.decode(g).strip());
+        }
+        List<String> answerTexts = items.stream().map(Item::answer).toList();
+        float[] similarity = judges.encoder() == null ? null : judges.encoder().similarity(texts, answerTexts);
+        boolean[] entailed = null;
+        if (judges.nli() != null) {
+            List<String> premises = new ArrayList<>();
+            List<String> hypotheses = new ArrayList<>();
+            for (int i = 0; i < items.size(); i++) {
+                boolean generationFirst = GENERATION_PREMISE.contains(items.get(i).split());
+                premises.add(generationFirst ? texts.get(i) : answerTexts.get(i));
+                hypotheses.add(generationFirst ? answerTexts.get(i) : texts.get(i));
+            }
+            entailed = judges.nli().entailed(premises, hypotheses);
+        }
 
         List<Value> out = new ArrayList<>();
         int alt = 0;
@@ -151,8 +191,12 @@ public final class SampleMetrics {
             if (s.gradientNorm()) {
                 out.add(new Value(split, id, "mia_gradient_norm", gradientNorm(lm, answers.get(i)), null));
             }
-            String text = tok.decode(generated.get(i)).strip();
+            String text = texts.get(i);
             Rouge.Scores rouge = Rouge.rougeL(it.answer(), text, s.stem());
+            out.add(new Value(split, id, EvalTables.COSINE_SIMILARITY,
+                    similarity == null ? null : Double.valueOf(similarity[i]), null));
+            out.add(new Value(split, id, EvalTables.ENTAILMENT, entailed == null ? null
+                    : rouge.recall() < ENTAILMENT_MIN_ROUGE ? 0.0 : entailed[i] ? 1.0 : 0.0, null));
             out.add(new Value(split, id, "rouge_l_recall", rouge.recall(), text));
             out.add(new Value(split, id, "rouge_l_f1", rouge.f1(), null));
             out.add(new Value(split, id, "token_entropy", TokenEntropy.normalized(generated.get(i)), null));

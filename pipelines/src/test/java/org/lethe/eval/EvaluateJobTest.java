@@ -169,6 +169,56 @@ class EvaluateJobTest {
     }
 
     @Test
+    void judgesScoreGenerationsAndTheirAbsenceIsAReasonNotAZero(@TempDir Path tmp) throws Exception {
+        Path encoder = org.lethe.judge.TinyJudgeModels.bertSentence(tmp.resolve("encoder"));
+        Path nli = org.lethe.judge.TinyJudgeModels.bertNli(tmp.resolve("nli"));
+        String[] onlyForget = {"eval.sets.retain=\"\"", "eval.sets.real_authors=\"\"", "eval.sets.world_facts=\"\"",
+            "eval.sets.holdout=\"\"", "eval.mia_gradient_norm=false"};
+        List<String> with = new ArrayList<>(List.of(onlyForget));
+        with.add("eval.judges.encoder=" + encoder);
+        with.add("eval.judges.nli=" + nli);
+        new EvaluateJob(SPARK.session(), store, config(with.toArray(new String[0]))).run("judged", model.toString(), null);
+        List<Row> rows = store.read("eval_samples").filter("run_id = 'judged' AND split = 'forget'").collectAsList();
+        Map<String, String> generation = new HashMap<>();
+        Map<String, Double> cosine = new HashMap<>();
+        Map<String, Double> rouge = new HashMap<>();
+        Map<String, Double> entail = new HashMap<>();
+        for (Row r : rows) {
+            String id = r.getString(r.fieldIndex("sample_id"));
+            switch (r.getString(r.fieldIndex("metric"))) {
+                case "rouge_l_recall" -> {
+                    generation.put(id, r.getString(r.fieldIndex("generation")));
+                    rouge.put(id, r.getDouble(r.fieldIndex("value")));
+                }
+                case "cosine_similarity" -> cosine.put(id, r.getDouble(r.fieldIndex("value")));
+                case "entailment" -> entail.put(id, r.getDouble(r.fieldIndex("value")));
+                default -> { }
+            }
+        }
+        assertEquals(4, cosine.size());
+        Map<String, String> answers = new HashMap<>();
+        for (Row r : store.read("examples").filter("run_id = 'ingest-synth'").select("sample_id", "answer").collectAsList()) {
+            answers.put(r.getString(0), r.getString(1));
+        }
+        try (org.lethe.judge.SentenceEncoder judge = org.lethe.judge.SentenceEncoder.load(encoder, ModelSettings.defaults())) {
+            for (String id : cosine.keySet()) {
+                float expected = judge.similarity(List.of(generation.get(id)), List.of(answers.get(id)))[0];
+                assertEquals(expected, cosine.get(id), 1e-6, "max(0, cos) of generation and answer");
+                // ROUGE-L recall below 0.1 means not entailed, whatever the NLI model says.
+                if (rouge.get(id) < 0.1) {
+                    assertEquals(0.0, entail.get(id));
+                }
+            }
+        }
+        // Without judges: NULL aggregates that say why.
+        new EvaluateJob(SPARK.session(), store, config(onlyForget)).run("unjudged", model.toString(), null);
+        Row missing = store.read("eval_summary").filter("run_id = 'unjudged' AND metric = 'forget_cosine_similarity'").head();
+        assertTrue(missing.isNullAt(missing.fieldIndex("value")));
+        assertEquals("no sentence-encoder judge configured (lethe.eval.judges.encoder)",
+                missing.getString(missing.fieldIndex("missing_reason")));
+    }
+
+    @Test
     void relearningOnTheForgetSetBringsItsProbabilityBack() throws Exception {
         LetheConfig c = config("eval.sets.real_authors=\"\"", "eval.sets.world_facts=\"\"",
                 "eval.sets.holdout=\"\"", "eval.mia_gradient_norm=false", "eval.relearn.steps=3",

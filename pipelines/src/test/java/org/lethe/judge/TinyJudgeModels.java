@@ -23,7 +23,7 @@ import java.util.Map;
  * by the model seed and the tensor name's String.hashCode, so bench/judge_reference.py rebuilds the
  * same weights independently and computes the reference outputs the tests compare against.
  */
-final class TinyJudgeModels {
+public final class TinyJudgeModels {
 
     static final List<String> WORDS = List.of("the", "cat", "sat", "on", "mat", "a", "dog", "is",
             "running", "in", "park", "sleep", "##s", "##ing", ".", ",", "no", "animal", "outside", "run");
@@ -45,7 +45,7 @@ final class TinyJudgeModels {
     private TinyJudgeModels() {}
 
     /** A sentence-transformers directory around a BERT body without prefix (seed 11). */
-    static Path bertSentence(Path dir) throws IOException {
+    public static Path bertSentence(Path dir) throws IOException {
         Files.createDirectories(dir);
         writeConfig(dir, bertConfig(null));
         writeTokenizer(dir, false);
@@ -68,7 +68,7 @@ final class TinyJudgeModels {
     }
 
     /** BertForSequenceClassification (seed 12): "bert." prefix, pooler, classifier; ENTAILMENT first. */
-    static Path bertNli(Path dir) throws IOException {
+    public static Path bertNli(Path dir) throws IOException {
         Files.createDirectories(dir);
         writeConfig(dir, bertConfig(new String[] {"ENTAILMENT", "neutral", "Contradiction"}));
         writeTokenizer(dir, false);
