@@ -48,6 +48,7 @@ public final class Lethe implements Runnable {
                 new UnlearnCommand(),
                 new EvaluateCommand(),
                 new ImportEvalCommand(),
+                new ReportCommand(),
                 new MethodsCommand(),
                 new InitModelCommand(),
                 new GenerateBenchmarkCommand(),
