@@ -10,8 +10,9 @@ import picocli.CommandLine.Option;
 /** {@code lethe relearn}: the relearning attack on an unlearned, already evaluated model. */
 @Command(name = "relearn", mixinStandardHelpOptions = true,
     description = {
-        "Relearning attack (robustness): fine-tune the unlearned model of --run-id for",
-        "lethe.eval.relearn.steps steps on lethe.eval.relearn.split, evaluate it as <run>-relearn, and add",
+        "Relearning attack (robustness): fine-tune an unlearned model briefly, evaluate it again.",
+        "Fine-tunes the model of --run-id for lethe.eval.relearn.steps steps on lethe.eval.relearn.split,",
+        "evaluates it as <run>-relearn, and adds",
         "relearn_<metric> rows (forget quality, forget probability / ROUGE / truth ratio, model utility",
         "after the attack) to the run's eval_summary. Evaluate the run first."})
 public final class RelearnCommand extends JobCommand {
