@@ -44,6 +44,11 @@ public final class CommonOptions {
         return Optional.ofNullable(runId);
     }
 
+    /** The {@code --set} overrides, in order. */
+    public List<String> sets() {
+        return List.copyOf(sets);
+    }
+
     public boolean verbose() {
         return verbose;
     }

@@ -5,6 +5,7 @@ import java.time.Instant;
 import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
 import org.lethe.store.RunRecord;
+import org.lethe.store.RunStatus;
 import org.lethe.store.Runs;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Option;
@@ -20,8 +21,15 @@ public abstract class JobCommand extends LetheCommand {
     @Option(names = "--root", paramLabel = "ROOT", description = "Table root directory or URI (default: lethe.store.root).")
     private String root;
 
-    /** What a job returns: its JSON result and the fingerprints recorded in {@code runs}. */
-    protected record Outcome(ObjectNode result, String modelFingerprint, String dataFingerprint) {}
+    /**
+     * What a job returns: its JSON result and the fingerprints recorded in {@code runs}; {@code
+     * changed} false when it found nothing to do, so that re-running a run changes no table.
+     */
+    protected record Outcome(ObjectNode result, String modelFingerprint, String dataFingerprint, boolean changed) {
+        protected Outcome(ObjectNode result, String modelFingerprint, String dataFingerprint) {
+            this(result, modelFingerprint, dataFingerprint, true);
+        }
+    }
 
     /** The job's name in {@code runs} (its command name). */
     protected abstract String job();
@@ -53,8 +61,12 @@ public abstract class JobCommand extends LetheCommand {
                 recordFailure(store, started, e);
                 throw e;
             }
-            new Runs(store).record(started.withFingerprints(outcome.modelFingerprint(), outcome.dataFingerprint())
-                    .succeeded(Instant.now()));
+            boolean recorded = new Runs(store).get(runId, job()).filter(r -> r.status() == RunStatus.SUCCEEDED)
+                    .isPresent();
+            if (outcome.changed() || !recorded) {
+                new Runs(store).record(started.withFingerprints(outcome.modelFingerprint(), outcome.dataFingerprint())
+                        .succeeded(Instant.now()));
+            }
             out().println(outcome.result().toString());
         }
     }

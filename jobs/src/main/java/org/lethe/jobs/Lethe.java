@@ -49,6 +49,8 @@ public final class Lethe implements Runnable {
                 new EvaluateCommand(),
                 new ImportEvalCommand(),
                 new RelearnCommand(),
+                new RequestCommand(),
+                new ContinualCommand(),
                 new ReportCommand(),
                 new MethodsCommand(),
                 new InitModelCommand(),

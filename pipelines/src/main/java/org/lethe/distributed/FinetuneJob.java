@@ -75,6 +75,14 @@ public final class FinetuneJob {
     }
 
     public Summary run(String runId) throws IOException {
+        return run(runId, null);
+    }
+
+    /**
+     * Fine-tunes on the configured splits without the samples of {@code excluded} (a {@code
+     * sample_id} column; null: none): a retain-only model for a forget selection.
+     */
+    public Summary run(String runId, Dataset<Row> excluded) throws IOException {
         org.lethe.store.RunIds.validate(runId);
         String dataset = required("train.dataset");
         List<String> splits = config.getStringList("train.splits");
@@ -107,6 +115,9 @@ public final class FinetuneJob {
                 .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset))
                         .and(col("split").isin(splits.toArray())))
                 .select("sample_id").distinct();
+        if (excluded != null) {
+            ids = ids.except(excluded.select("sample_id"));
+        }
         Dataset<Row> examples = store.read("examples")
                 .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)))
                 .join(ids, "sample_id");

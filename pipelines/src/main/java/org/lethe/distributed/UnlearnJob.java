@@ -84,7 +84,20 @@ public final class UnlearnJob {
         this.config = config;
     }
 
+    /**
+     * Which samples to forget instead of {@code lethe.unlearn.forget_split} ({@code forgetIds}, a
+     * {@code sample_id} column), and samples never to keep besides them ({@code excluded}, null for
+     * none): how {@code continual} unlearns a request's selection while what earlier requests
+     * forgot stays out of the retain data.
+     */
+    public record Selection(String label, Dataset<Row> forgetIds, Dataset<Row> excluded) {}
+
     public Summary run(String runId) {
+        return run(runId, null);
+    }
+
+    /** Runs with the forget data of {@code selection} (null: the configured forget split). */
+    public Summary run(String runId, Selection selection) {
         // Everything the config alone decides fails here, before Spark does any work.
         org.lethe.store.RunIds.validate(runId);
         UnlearnSpec spec = UnlearnSpec.of(config);
@@ -114,11 +127,16 @@ public final class UnlearnJob {
                 .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)));
         Dataset<Row> examples = store.read("examples")
                 .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)));
-        String forgetSplit = config.getString("unlearn.forget_split");
+        String forgetSplit = selection == null ? config.getString("unlearn.forget_split") : selection.label();
         String retainSplit = config.getString("unlearn.retain_split");
-        Dataset<Row> forgetIds = members.filter(col("split").equalTo(forgetSplit)).select("sample_id").distinct();
+        Dataset<Row> forgetIds = selection == null
+                ? members.filter(col("split").equalTo(forgetSplit)).select("sample_id").distinct()
+                : selection.forgetIds().select("sample_id").distinct();
         Dataset<Row> retainIds = members.filter(col("split").equalTo(retainSplit)).select("sample_id").distinct()
                 .except(forgetIds); // a sample to forget is never also one to keep
+        if (selection != null && selection.excluded() != null) {
+            retainIds = retainIds.except(selection.excluded().select("sample_id"));
+        }
         String tokenizerSha = Fingerprints.sha256(new org.apache.hadoop.fs.Path(Paths.get(spec.model(), "tokenizer.json")
                 .toUri()), spark.sparkContext().hadoopConfiguration());
         PromptTemplate template = PromptTemplate.of(config);
@@ -129,8 +147,10 @@ public final class UnlearnJob {
         try {
             long nForget = forgetEx.count();
             if (nForget == 0) {
-                throw new IllegalArgumentException("lethe.unlearn.forget_split: dataset '" + dataset + "' (ingest run "
-                        + dataRun + ") has no samples in split '" + forgetSplit + "'; its splits: " + splits(members));
+                throw new IllegalArgumentException((selection == null ? "lethe.unlearn.forget_split: " : "forget selection ")
+                        + "dataset '" + dataset + "' (ingest run " + dataRun + ") has no samples in "
+                        + (selection == null ? "split '" + forgetSplit + "'" : forgetSplit) + "; its splits: "
+                        + splits(members));
             }
             long nRetain = spec.needsRetain() ? retainEx.count() : 0;
             if (spec.needsRetain() && nRetain == 0) {

@@ -94,6 +94,18 @@ public final class EvaluateJob {
      * retain-only model's run, already evaluated; null: forget quality is missing).
      */
     public Summary run(String runId, String modelDir, String retainRun) {
+        return run(runId, modelDir, retainRun, null);
+    }
+
+    /**
+     * Eval items chosen by sample id instead of by split: the forget set is {@code forgetIds} (a
+     * {@code sample_id} column, in file order, capped at {@code max_samples}), and {@code excluded}
+     * (null: none) leaves the other sets: how {@code continual} evaluates a cumulative forget set.
+     */
+    public record Items(Dataset<Row> forgetIds, Dataset<Row> excluded) {}
+
+    /** As {@link #run(String, String, String)}, with the items of {@code selection} (null: the configured sets). */
+    public Summary run(String runId, String modelDir, String retainRun, Items selection) {
         RunIds.validate(runId);
         if (retainRun != null) {
             RunIds.validate(retainRun, "--retain-run");
@@ -150,8 +162,18 @@ public final class EvaluateJob {
             if (split.isBlank()) {
                 continue;
             }
-            Dataset<Row> set = members.filter(col("split").equalTo(split))
-                    .withColumn("rank", row_number().over(Window.orderBy("source_file", "line", "passage")))
+            Dataset<Row> set = members.filter(col("split").equalTo(split));
+            if (selection != null && role.equals("forget")) {
+                // Each selected sample once, at its first place in the files.
+                set = members.join(selection.forgetIds().select("sample_id").distinct(), "sample_id")
+                        .groupBy("sample_id").agg(org.apache.spark.sql.functions.min(
+                                org.apache.spark.sql.functions.struct("source_file", "line", "passage")).as("at"))
+                        .select(col("sample_id"), col("at.source_file"), col("at.line"), col("at.passage"));
+            } else if (selection != null && selection.excluded() != null) {
+                set = set.join(selection.excluded().select(col("sample_id").as("excluded_id")),
+                        col("sample_id").equalTo(col("excluded_id")), "left_anti");
+            }
+            set = set.withColumn("rank", row_number().over(Window.orderBy("source_file", "line", "passage")))
                     .filter(col("rank").leq(maxSamples))
                     .select(lit(role).as("split"), col("sample_id"), col("rank"));
             items = items == null ? set : items.unionByName(set);

@@ -1,0 +1,48 @@
+package org.lethe.jobs;
+
+import java.time.LocalDate;
+import java.time.format.DateTimeParseException;
+import org.apache.spark.sql.SparkSession;
+import org.lethe.config.LetheConfig;
+import org.lethe.continual.ContinualJob;
+import org.lethe.store.TableStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+/** {@code lethe continual}: applies the due unlearning requests one after the other, evaluating after each. */
+@Command(name = "continual", mixinStandardHelpOptions = true,
+    description = {
+        "Apply the unlearning requests (lethe request) submitted on or before --run-date (UTC) that have not",
+        "SUCCEEDED, in (submitted time, request id) order: each unlearns its selection with lethe.unlearn.*",
+        "plus its overrides, starting from the checkpoint the previous request produced (the first from",
+        "lethe.continual.model), with ref_model = that checkpoint or the original (lethe.continual.ref_model).",
+        "After each: evaluate on everything forgotten so far, with forget quality against a retain-only model",
+        "fine-tuned (lethe.train.*) on lethe.continual.train_splits minus that set, or reused when one with",
+        "the same data and settings exists. Writes continual_lineage (parent -> checkpoint, utility and forget",
+        "metrics per request: sustainability and scalability), updates requests (RUNNING, SUCCEEDED, FAILED",
+        "with the error) and the runs rows of every job. Re-running a date changes nothing; a failed or",
+        "killed request resumes from its last checkpoint. Stops at the first failing request. Prints JSON."})
+public final class ContinualCommand extends JobCommand {
+
+    @Option(names = "--run-date", required = true, paramLabel = "YYYY-MM-DD",
+            description = "Process requests submitted on or before this day (UTC), e.g. Airflow's {{ ds }}.")
+    private String runDate;
+
+    @Override
+    protected String job() {
+        return "continual";
+    }
+
+    @Override
+    protected Outcome runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
+        LocalDate date;
+        try {
+            date = LocalDate.parse(runDate);
+        } catch (DateTimeParseException e) {
+            throw new ParameterException(spec.commandLine(), "--run-date: expected YYYY-MM-DD, got '" + runDate + "'");
+        }
+        ContinualJob.Summary s = new ContinualJob(spark, store, config, codeVersion()).run(date, runId);
+        return new Outcome(s.toJson(), null, null, !s.applied().isEmpty());
+    }
+}

@@ -1,0 +1,82 @@
+package org.lethe.jobs;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import org.lethe.config.LetheConfig;
+import org.lethe.continual.ContinualJob;
+import org.lethe.continual.ForgetSelector;
+import org.lethe.continual.Requests;
+import org.lethe.store.TableStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+/** {@code lethe request}: submits one unlearning request to the {@code requests} table. */
+@Command(name = "request", mixinStandardHelpOptions = true,
+    description = {
+        "Submit an unlearning request for lethe continual: what to forget (--forget split:NAME,",
+        "authors:ID,ID,... or samples:ID,ID,...) of the dataset lethe.continual.dataset, with which method",
+        "(lethe methods); the --set overrides are stored with it and applied to that request only. The method,",
+        "the overrides (against lethe.continual.model when set) and the selection (it must select samples)",
+        "are checked now. --run-id is the request id (default: req-<time>-<hash>). Prints the request as JSON."})
+public final class RequestCommand extends LetheCommand {
+
+    @Option(names = "--root", paramLabel = "ROOT", description = "Table root directory or URI (default: lethe.store.root).")
+    private String root;
+
+    @Option(names = "--forget", required = true, paramLabel = "SELECTOR",
+            description = "split:NAME | authors:ID,ID,... | samples:ID,ID,...")
+    private String forget;
+
+    @Option(names = "--method", required = true, paramLabel = "NAME", description = "The unlearning method.")
+    private String method;
+
+    @Option(names = "--submitted-at", paramLabel = "INSTANT",
+            description = "Submission time, ISO-8601 UTC (e.g. 2026-11-23T08:00:00Z); default now (backfills).")
+    private String submittedAt;
+
+    @Override
+    protected void run(LetheConfig config) {
+        ForgetSelector selector;
+        try {
+            selector = ForgetSelector.parse(forget);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Instant at;
+        try {
+            at = submittedAt == null ? Instant.now() : Instant.parse(submittedAt);
+        } catch (DateTimeParseException e) {
+            throw new ParameterException(spec.commandLine(), "--submitted-at: expected an ISO-8601 instant such as"
+                    + " 2026-11-23T08:00:00Z, got '" + submittedAt + "'");
+        }
+        String dataset = config.getString("continual.dataset");
+        if (dataset.isBlank()) {
+            throw new IllegalArgumentException("lethe.continual.dataset must name the dataset the request selects from");
+        }
+        List<String> overrides = options.sets();
+        ContinualJob.validate(config, method, overrides, config.getString("continual.model"));
+        String id = options.runId().orElseGet(() -> Requests.newId(at, selector, method, overrides));
+        String tableRoot = tableRoot(root, config);
+        try (EmbeddedSpark spark = EmbeddedSpark.start(config)) {
+            TableStore store = new TableStore(spark.session(), tableRoot);
+            Requests requests = new Requests(spark.session(), store);
+            long selected = requests.selectedCount(dataset, config.getString("continual.data_run_id"), selector);
+            Requests.Request r = Requests.Request.submitted(id, at, dataset, selector, method, overrides);
+            requests.submit(r);
+            ObjectNode o = new ObjectMapper().createObjectNode();
+            o.put("request_id", r.requestId());
+            o.put("submitted_at", r.submittedAt().toString());
+            o.put("dataset", dataset);
+            o.put("selector", selector.text());
+            o.put("method", method);
+            o.putPOJO("overrides", overrides);
+            o.put("samples", selected);
+            o.put("status", r.status().name());
+            out().println(o.toString());
+        }
+    }
+}

@@ -1,0 +1,388 @@
+package org.lethe.continual;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.lethe.config.LetheConfig;
+import org.lethe.distributed.Checkpoints;
+import org.lethe.distributed.FinetuneJob;
+import org.lethe.distributed.UnlearnJob;
+import org.lethe.distributed.UnlearnSpec;
+import org.lethe.eval.EvalTables;
+import org.lethe.eval.EvaluateJob;
+import org.lethe.store.RunIds;
+import org.lethe.store.RunRecord;
+import org.lethe.store.RunStatus;
+import org.lethe.store.Runs;
+import org.lethe.store.TableStore;
+import org.lethe.unlearn.Methods;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.expr;
+
+/**
+ * The {@code continual} job: applies the due unlearning requests ({@link Requests}) one after the
+ * other, each from the checkpoint the previous one produced, evaluates after each against a
+ * retain-only model trained without everything forgotten so far, and records the lineage
+ * (sustainability: utility after each request; scalability: results against the cumulative forget
+ * size) in {@code continual_lineage}. A request that SUCCEEDED is never redone; one that failed or
+ * was killed resumes from its last checkpoint.
+ */
+public final class ContinualJob {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ContinualJob.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static final String LINEAGE = "continual_lineage";
+
+    /** The columns of {@code continual_lineage}; {@code run_id} (the store key) equals {@code request_id}. */
+    public static final StructType LINEAGE_SCHEMA = new StructType()
+            .add("request_id", DataTypes.StringType, false)
+            .add("sequence", DataTypes.IntegerType, false)
+            .add("parent_request_id", DataTypes.StringType, true)
+            .add("parent_checkpoint", DataTypes.StringType, false)
+            .add("checkpoint", DataTypes.StringType, false)
+            .add("weights_sha256", DataTypes.StringType, false)
+            .add("ref_model", DataTypes.StringType, false)
+            .add("method", DataTypes.StringType, false)
+            .add("selector", DataTypes.StringType, false)
+            .add("forget_samples", DataTypes.LongType, false)
+            .add("cumulative_forget_samples", DataTypes.LongType, false)
+            .add("retain_run_id", DataTypes.StringType, true)
+            .add("forget_quality", DataTypes.DoubleType, true)
+            .add("model_utility", DataTypes.DoubleType, true)
+            .add("forget_truth_ratio", DataTypes.DoubleType, true)
+            .add("forget_rouge_l_recall", DataTypes.DoubleType, true)
+            .add("forget_probability", DataTypes.DoubleType, true)
+            .add("continual_run_id", DataTypes.StringType, false)
+            .add("run_date", DataTypes.DateType, false)
+            .add("finished_at", DataTypes.TimestampType, false)
+            .add(TableStore.RUN_ID, DataTypes.StringType, false);
+
+    /** One applied request, as recorded in {@code continual_lineage}. */
+    public record Step(String requestId, int sequence, String parentRequestId, String parentCheckpoint,
+            String checkpoint, String weightsSha256, String refModel, String method, String selector,
+            long forgetSamples, long cumulativeForgetSamples, String retainRunId, Double forgetQuality,
+            Double modelUtility, Double forgetTruthRatio, Double forgetRougeLRecall, Double forgetProbability,
+            String continualRunId, LocalDate runDate, Instant finishedAt) {
+
+        Row row() {
+            return RowFactory.create(requestId, sequence, parentRequestId, parentCheckpoint, checkpoint, weightsSha256,
+                    refModel, method, selector, forgetSamples, cumulativeForgetSamples, retainRunId, forgetQuality,
+                    modelUtility, forgetTruthRatio, forgetRougeLRecall, forgetProbability, continualRunId,
+                    java.sql.Date.valueOf(runDate), Timestamp.from(finishedAt), requestId);
+        }
+
+        static Step of(Row r) {
+            Object date = r.getAs("run_date");
+            Object at = r.getAs("finished_at");
+            return new Step(r.getAs("request_id"), r.<Integer>getAs("sequence"), r.getAs("parent_request_id"),
+                    r.getAs("parent_checkpoint"), r.getAs("checkpoint"), r.getAs("weights_sha256"), r.getAs("ref_model"),
+                    r.getAs("method"), r.getAs("selector"), r.<Long>getAs("forget_samples"),
+                    r.<Long>getAs("cumulative_forget_samples"), r.getAs("retain_run_id"), r.getAs("forget_quality"),
+                    r.getAs("model_utility"), r.getAs("forget_truth_ratio"), r.getAs("forget_rouge_l_recall"),
+                    r.getAs("forget_probability"), r.getAs("continual_run_id"),
+                    date instanceof LocalDate d ? d : ((java.sql.Date) date).toLocalDate(),
+                    at instanceof Instant i ? i : ((Timestamp) at).toInstant());
+        }
+
+        ObjectNode toJson() {
+            ObjectNode o = JSON.createObjectNode();
+            o.put("request_id", requestId);
+            o.put("sequence", sequence);
+            o.put("method", method);
+            o.put("selector", selector);
+            o.put("checkpoint", checkpoint);
+            o.put("forget_samples", forgetSamples);
+            o.put("cumulative_forget_samples", cumulativeForgetSamples);
+            o.put("retain_run_id", retainRunId);
+            putNullable(o, "forget_quality", forgetQuality);
+            putNullable(o, "model_utility", modelUtility);
+            putNullable(o, "forget_rouge_l_recall", forgetRougeLRecall);
+            putNullable(o, "forget_probability", forgetProbability);
+            return o;
+        }
+    }
+
+    /** What one continual run did. */
+    public record Summary(String runId, LocalDate runDate, List<Step> applied, int due, String lastCheckpoint) {
+        public ObjectNode toJson() {
+            ObjectNode o = JSON.createObjectNode();
+            o.put("run_id", runId);
+            o.put("run_date", runDate.toString());
+            o.put("due", due);
+            ArrayNode a = o.putArray("applied");
+            applied.forEach(s -> a.add(s.toJson()));
+            o.put("checkpoint", lastCheckpoint);
+            return o;
+        }
+    }
+
+    private final SparkSession spark;
+    private final TableStore store;
+    private final LetheConfig config;
+    private final String codeVersion;
+
+    public ContinualJob(SparkSession spark, TableStore store, LetheConfig config, String codeVersion) {
+        this.spark = spark;
+        this.store = store;
+        this.config = config;
+        this.codeVersion = codeVersion;
+    }
+
+    /** The request-independent settings, checked before anything runs. */
+    private record Settings(String dataset, String dataRun, String base, boolean refPrevious, boolean retainRuns,
+            List<String> trainSplits) {}
+
+    private Settings settings() {
+        String dataset = config.getString("continual.dataset");
+        if (dataset.isBlank()) {
+            throw new IllegalArgumentException("lethe.continual.dataset must name the ingested dataset requests select from");
+        }
+        String base = config.getString("continual.model");
+        if (base.isBlank() || !Files.isRegularFile(Paths.get(base, "config.json"))) {
+            throw new IllegalArgumentException("lethe.continual.model: '" + base + "' is not a model directory (no"
+                    + " config.json); it is the model the lineage starts from");
+        }
+        String ref = config.getString("continual.ref_model");
+        if (!ref.equals("previous") && !ref.equals("original")) {
+            throw new IllegalArgumentException("lethe.continual.ref_model must be previous or original, got '" + ref + "'");
+        }
+        String retain = config.getString("continual.retain_run");
+        if (!retain.equals("auto") && !retain.equals("none")) {
+            throw new IllegalArgumentException("lethe.continual.retain_run must be auto or none, got '" + retain + "'");
+        }
+        List<String> splits = config.getStringList("continual.train_splits");
+        if (retain.equals("auto") && splits.isEmpty()) {
+            throw new IllegalArgumentException("lethe.continual.train_splits is empty: name the splits the base model was"
+                    + " trained on (retain-only models train on them minus the forgotten samples)");
+        }
+        String dataRun = config.getString("continual.data_run_id").isEmpty() ? "ingest-" + dataset
+                : config.getString("continual.data_run_id");
+        return new Settings(dataset, dataRun, base, ref.equals("previous"), retain.equals("auto"), splits);
+    }
+
+    /** The config a request's jobs run under: the continual config, then its overrides, then what continual fixes. */
+    static LetheConfig requestConfig(LetheConfig config, Requests.Request r, String model, String refModel,
+            String dataset, String dataRun) {
+        List<String> sets = new ArrayList<>();
+        sets.add("unlearn.method=" + r.method());
+        sets.addAll(r.overrides());
+        sets.add("unlearn.model=" + model);
+        sets.add("unlearn.ref_model=" + refModel);
+        sets.add("unlearn.dataset=" + dataset);
+        sets.add("unlearn.data_run_id=" + dataRun);
+        sets.add("unlearn.resume=true");
+        sets.add("eval.dataset=" + dataset);
+        sets.add("eval.data_run_id=" + dataRun);
+        return config.with(sets);
+    }
+
+    /**
+     * Checks a request before it is stored: the method exists, the overrides name known keys with
+     * values of the right types, and the unlearning settings they make are valid for {@code model}.
+     */
+    public static void validate(LetheConfig config, String method, List<String> overrides, String model) {
+        Methods.get(method);
+        for (String o : overrides) {
+            if (!o.contains("=")) {
+                throw new IllegalArgumentException("--set " + o + ": expected key=value");
+            }
+        }
+        LetheConfig c = config.with(overrides).with(List.of("unlearn.method=" + method));
+        if (!model.isBlank()) {
+            UnlearnSpec.of(c.with(List.of("unlearn.model=" + model, "unlearn.ref_model=")));
+        }
+    }
+
+    /** Applies the requests due on {@code runDate} (UTC day) as continual run {@code runId}. */
+    public Summary run(LocalDate runDate, String runId) throws Exception {
+        RunIds.validate(runId);
+        Settings s = settings();
+        Requests requests = new Requests(spark, store);
+        List<Requests.Request> due = requests.due(s.dataset(), runDate);
+        List<Step> lineage = lineage();
+        String last = lineage.isEmpty() ? s.base() : lineage.get(lineage.size() - 1).checkpoint();
+        if (due.isEmpty()) {
+            LOG.info("continual {}: nothing due on or before {} for dataset {}", runId, runDate, s.dataset());
+            return new Summary(runId, runDate, List.of(), 0, last);
+        }
+        // Every due request's settings are checked before any of them runs.
+        for (Requests.Request r : due) {
+            try {
+                UnlearnSpec.of(requestConfig(config, r, s.base(), s.base(), s.dataset(), s.dataRun()));
+            } catch (RuntimeException e) {
+                requests.write(r.with(Requests.Status.FAILED, Instant.now(), runId, "invalid: " + e.getMessage()));
+                throw new IllegalArgumentException("request " + r.requestId() + ": " + e.getMessage(), e);
+            }
+        }
+        Dataset<Row> members = store.read("memberships")
+                .filter(col("run_id").equalTo(s.dataRun()).and(col("dataset").equalTo(s.dataset())));
+        Dataset<Row> examples = store.read("examples")
+                .filter(col("run_id").equalTo(s.dataRun()).and(col("dataset").equalTo(s.dataset())));
+        List<Step> applied = new ArrayList<>();
+        for (Requests.Request r : due) {
+            Step previous = lineage.isEmpty() ? null : lineage.get(lineage.size() - 1);
+            Requests.Request running = r.with(Requests.Status.RUNNING, Instant.now(), runId, null);
+            requests.write(running);
+            try {
+                Step step = apply(s, running, previous, lineage, members, examples, runId, runDate);
+                lineage.add(step);
+                applied.add(step);
+                requests.write(running.with(Requests.Status.SUCCEEDED, Instant.now(), runId, null));
+            } catch (Exception | Error e) {
+                try {
+                    requests.write(running.with(Requests.Status.FAILED, Instant.now(), runId, String.valueOf(e.getMessage())));
+                } catch (RuntimeException secondary) {
+                    e.addSuppressed(secondary);
+                }
+                throw e;
+            }
+        }
+        return new Summary(runId, runDate, applied, due.size(), applied.get(applied.size() - 1).checkpoint());
+    }
+
+    private Step apply(Settings s, Requests.Request r, Step previous, List<Step> lineage, Dataset<Row> members,
+            Dataset<Row> examples, String runId, LocalDate runDate) throws Exception {
+        String parent = previous == null ? s.base() : previous.checkpoint();
+        String ref = s.refPrevious() ? parent : s.base();
+        LetheConfig cfg = requestConfig(config, r, parent, ref, s.dataset(), s.dataRun());
+        Dataset<Row> forget = r.selector().ids(members, examples).persist(StorageLevel.MEMORY_AND_DISK());
+        Dataset<Row> earlier = null;
+        for (Step done : lineage) {
+            Dataset<Row> ids = ForgetSelector.parse(done.selector()).ids(members, examples);
+            earlier = earlier == null ? ids : earlier.union(ids);
+        }
+        Dataset<Row> cumulative = (earlier == null ? forget : forget.union(earlier)).distinct()
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            long nForget = forget.count();
+            if (nForget == 0) {
+                throw new IllegalArgumentException("request " + r.requestId() + ": selector " + r.selector().text()
+                        + " selects no sample of dataset '" + s.dataset() + "' (ingest run " + s.dataRun() + ")");
+            }
+            long nCumulative = cumulative.count();
+            LOG.info("continual {}: request {} (#{}): {} on {} ({} samples, {} forgotten in all) from {}", runId,
+                    r.requestId(), lineage.size() + 1, r.method(), r.selector().text(), nForget, nCumulative, parent);
+
+            Instant started = Instant.now();
+            UnlearnJob.Summary unlearned = new UnlearnJob(spark, store, cfg).run(r.requestId(),
+                    new UnlearnJob.Selection(r.selector().text(), forget, earlier));
+            record(r.requestId(), "unlearn", cfg, started, unlearned.modelFingerprint(), unlearned.dataFingerprint());
+
+            String retainRun = s.retainRuns() ? retainRun(s, cumulative, cfg) : null;
+            started = Instant.now();
+            EvaluateJob.Summary evaluated = new EvaluateJob(spark, store, cfg).run(r.requestId(), unlearned.checkpoint(),
+                    retainRun, new EvaluateJob.Items(cumulative, cumulative));
+            record(r.requestId(), "evaluate", cfg, started, unlearned.modelFingerprint(), null);
+
+            Step step = new Step(r.requestId(), lineage.size() + 1, previous == null ? null : previous.requestId(), parent,
+                    unlearned.checkpoint(), unlearned.modelFingerprint(), ref, r.method(), r.selector().text(), nForget,
+                    nCumulative, retainRun, evaluated.value(EvalTables.FORGET_QUALITY),
+                    evaluated.value(EvalTables.MODEL_UTILITY), evaluated.value("forget_truth_ratio"),
+                    evaluated.value("forget_rouge_l_recall"), evaluated.value("forget_probability"), runId, runDate,
+                    Instant.now());
+            store.write(LINEAGE, spark.createDataFrame(List.of(step.row()), LINEAGE_SCHEMA));
+            return step;
+        } finally {
+            forget.unpersist();
+            cumulative.unpersist();
+        }
+    }
+
+    /**
+     * The retain-only run for a cumulative forget set: the train splits minus the set, fine-tuned
+     * under {@code lethe.train.*} and evaluated on the same items; its id is a fingerprint of the
+     * data and the training settings, so a later request (or re-run) with the same data reuses it.
+     */
+    private String retainRun(Settings s, Dataset<Row> cumulative, LetheConfig cfg) throws Exception {
+        String splits = String.join(",", s.trainSplits());
+        LetheConfig train = cfg.with(List.of("train.dataset=" + s.dataset(), "train.data_run_id=" + s.dataRun(),
+                "train.splits=[" + splits + "]", "train.resume=true"));
+        Row kept = members(s).filter(col("split").isin(s.trainSplits().toArray())).select("sample_id").distinct()
+                .except(cumulative.select("sample_id"))
+                .agg(expr("sum(xxhash64(sample_id))"), expr("count(1)")).head();
+        String data = s.dataset() + "/" + s.dataRun() + "/" + (kept.isNullAt(0) ? 0 : kept.getLong(0)) + "/"
+                + kept.getLong(1);
+        String trainJson = JSON.readTree(train.toJson()).path("lethe").path("train").toString();
+        String id = "retain-" + sha256(data + "\n" + trainJson).substring(0, 16);
+        Optional<RunRecord> done = new Runs(store).get(id, "finetune").filter(x -> x.status() == RunStatus.SUCCEEDED);
+        String checkpoint;
+        if (done.isPresent()) {
+            checkpoint = Checkpoints.latest(Checkpoints.output(store, train, "train.output", id)).orElseThrow(
+                    () -> new IllegalStateException("retain run " + id + " SUCCEEDED but has no checkpoint under "
+                            + Checkpoints.output(store, train, "train.output", id))).dir().toString();
+            LOG.info("continual: reusing retain run {} ({} samples kept)", id, kept.getLong(1));
+        } else {
+            Instant started = Instant.now();
+            FinetuneJob.Summary trained = new FinetuneJob(spark, store, train).run(id, cumulative);
+            record(id, "finetune", train, started, trained.modelFingerprint(), trained.dataFingerprint());
+            checkpoint = trained.checkpoint();
+        }
+        boolean evaluated = store.exists(EvalTables.EVAL_SUMMARY)
+                && !store.read(EvalTables.EVAL_SUMMARY).filter(col("run_id").equalTo(id)).isEmpty();
+        if (!evaluated) {
+            Instant started = Instant.now();
+            new EvaluateJob(spark, store, cfg).run(id, checkpoint, id, new EvaluateJob.Items(cumulative, cumulative));
+            record(id, "evaluate", cfg, started, null, null);
+        }
+        return id;
+    }
+
+    private Dataset<Row> members(Settings s) {
+        return store.read("memberships").filter(col("run_id").equalTo(s.dataRun()).and(col("dataset").equalTo(s.dataset())));
+    }
+
+    /** The SUCCEEDED requests so far, in lineage order. */
+    public List<Step> lineage() {
+        if (!store.exists(LINEAGE)) {
+            return new ArrayList<>();
+        }
+        List<Step> steps = new ArrayList<>(store.read(LINEAGE).collectAsList().stream().map(Step::of).toList());
+        steps.sort(java.util.Comparator.comparingInt(Step::sequence));
+        return steps;
+    }
+
+    private void record(String runId, String job, LetheConfig cfg, Instant started, String model, String data) {
+        new Runs(store).record(RunRecord.started(runId, job, cfg.toJson(), cfg.sha256(), codeVersion,
+                spark.sparkContext().applicationId(), started).withFingerprints(model, data).succeeded(Instant.now()));
+    }
+
+    private static void putNullable(ObjectNode o, String key, Double v) {
+        if (v == null) {
+            o.putNull(key);
+        } else {
+            o.put(key, v);
+        }
+    }
+
+    private static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

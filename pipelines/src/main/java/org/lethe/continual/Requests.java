@@ -1,0 +1,175 @@
+package org.lethe.continual;
+
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.lethe.store.RunIds;
+import org.lethe.store.TableStore;
+
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+import static org.apache.spark.sql.functions.col;
+
+/**
+ * The {@code requests} table: one row per unlearning request (what to forget, with which method
+ * and overrides, and where it stands), keyed by request id; a status change replaces the row.
+ */
+public final class Requests {
+    public static final String TABLE = "requests";
+
+    /** Where a request stands. */
+    public enum Status { PENDING, RUNNING, SUCCEEDED, FAILED }
+
+    /** The columns; {@code run_id} (the table store's key) equals {@code request_id}. */
+    public static final StructType SCHEMA = new StructType()
+            .add("request_id", DataTypes.StringType, false)
+            .add("submitted_at", DataTypes.TimestampType, false)
+            .add("dataset", DataTypes.StringType, false)
+            .add("selector", DataTypes.StringType, false)
+            .add("method", DataTypes.StringType, false)
+            .add("overrides", DataTypes.createArrayType(DataTypes.StringType, false), false)
+            .add("status", DataTypes.StringType, false)
+            .add("updated_at", DataTypes.TimestampType, false)
+            .add("continual_run_id", DataTypes.StringType, true)
+            .add("attempts", DataTypes.IntegerType, false)
+            .add("error", DataTypes.StringType, true)
+            .add(TableStore.RUN_ID, DataTypes.StringType, false);
+
+    /** One request. */
+    public record Request(String requestId, Instant submittedAt, String dataset, ForgetSelector selector, String method,
+            List<String> overrides, Status status, Instant updatedAt, String continualRunId, int attempts,
+            String error) {
+        public Request {
+            RunIds.validate(requestId, "request id");
+            overrides = List.copyOf(overrides);
+        }
+
+        /** A new request, PENDING. */
+        public static Request submitted(String requestId, Instant at, String dataset, ForgetSelector selector,
+                String method, List<String> overrides) {
+            return new Request(requestId, at, dataset, selector, method, overrides, Status.PENDING, at, null, 0, null);
+        }
+
+        /** This request moved to {@code status} by a continual run. */
+        public Request with(Status next, Instant at, String continualRunId, String failure) {
+            return new Request(requestId, submittedAt, dataset, selector, method, overrides, next, at, continualRunId,
+                    next == Status.RUNNING ? attempts + 1 : attempts, failure);
+        }
+
+        /** The UTC calendar day it was submitted on. */
+        public LocalDate submittedOn() {
+            return submittedAt.atZone(ZoneOffset.UTC).toLocalDate();
+        }
+    }
+
+    /** Processing order: submitted time, then request id. */
+    public static final Comparator<Request> ORDER = Comparator.comparing(Request::submittedAt)
+            .thenComparing(Request::requestId);
+
+    private final SparkSession spark;
+    private final TableStore store;
+
+    public Requests(SparkSession spark, TableStore store) {
+        this.spark = spark;
+        this.store = store;
+    }
+
+    /** Adds a new request; an id that is already there is an error (a request is submitted once). */
+    public void submit(Request r) {
+        Optional<Request> existing = get(r.requestId());
+        if (existing.isPresent()) {
+            throw new IllegalArgumentException("request " + r.requestId() + " already exists (status "
+                    + existing.get().status() + ", submitted " + existing.get().submittedAt() + ")");
+        }
+        write(r);
+    }
+
+    /** Replaces the request's row. */
+    public void write(Request r) {
+        Row row = RowFactory.create(r.requestId(), Timestamp.from(r.submittedAt()), r.dataset(), r.selector().text(),
+                r.method(), r.overrides().toArray(new String[0]), r.status().name(), Timestamp.from(r.updatedAt()),
+                r.continualRunId(), r.attempts(), r.error(), r.requestId());
+        store.write(TABLE, spark.createDataFrame(List.of(row), SCHEMA));
+    }
+
+    /** A request id from its content and time: {@code req-<yyyyMMddTHHmmssZ>-<8 hex>}. */
+    public static String newId(Instant at, ForgetSelector selector, String method, List<String> overrides) {
+        String time = java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
+                .format(at.atZone(ZoneOffset.UTC));
+        String content = at + "\n" + selector.text() + "\n" + method + "\n" + String.join("\n", overrides);
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(content.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "req-" + time + "-" + java.util.HexFormat.of().formatHex(d).substring(0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * How many samples {@code selector} selects in the ingested {@code dataset} (ingest run {@code
+     * dataRun}; empty: ingest-<dataset>); none is an error naming the selector and the dataset's splits.
+     */
+    public long selectedCount(String dataset, String dataRun, ForgetSelector selector) {
+        String run = dataRun.isEmpty() ? "ingest-" + dataset : dataRun;
+        if (!store.exists("memberships") || !store.exists("examples")) {
+            throw new IllegalArgumentException("no ingested data under " + store.root() + ": run `lethe ingest` first");
+        }
+        Dataset<Row> members = store.read("memberships").filter(col("run_id").equalTo(run).and(col("dataset").equalTo(dataset)));
+        Dataset<Row> examples = store.read("examples").filter(col("run_id").equalTo(run).and(col("dataset").equalTo(dataset)));
+        long n = selector.ids(members, examples).count();
+        if (n == 0) {
+            List<String> splits = members.select("split").distinct().orderBy("split").collectAsList().stream()
+                    .map(r -> r.getString(0)).toList();
+            throw new IllegalArgumentException("--forget " + selector.text() + ": selects no sample of dataset '" + dataset
+                    + "' (ingest run " + run + "; its splits: " + splits + ")");
+        }
+        return n;
+    }
+
+    /** Every request, in processing order. */
+    public List<Request> all() {
+        if (!store.exists(TABLE)) {
+            return List.of();
+        }
+        return store.read(TABLE).collectAsList().stream().map(Requests::of).sorted(ORDER).toList();
+    }
+
+    /** The request with this id. */
+    public Optional<Request> get(String requestId) {
+        if (!store.exists(TABLE)) {
+            return Optional.empty();
+        }
+        return store.read(TABLE).filter(col("request_id").equalTo(requestId)).collectAsList().stream()
+                .map(Requests::of).findFirst();
+    }
+
+    /**
+     * The requests of {@code dataset} submitted on or before {@code runDate} (UTC) that have not
+     * SUCCEEDED, in processing order.
+     */
+    public List<Request> due(String dataset, LocalDate runDate) {
+        return all().stream().filter(r -> r.dataset().equals(dataset) && !r.submittedOn().isAfter(runDate)
+                && r.status() != Status.SUCCEEDED).toList();
+    }
+
+    private static Request of(Row row) {
+        return new Request(row.getAs("request_id"), instant(row.getAs("submitted_at")), row.getAs("dataset"),
+                ForgetSelector.parse(row.getAs("selector")), row.getAs("method"), row.getList(row.fieldIndex("overrides")),
+                Status.valueOf(row.getAs("status")), instant(row.getAs("updated_at")), row.getAs("continual_run_id"),
+                row.<Integer>getAs("attempts"), row.getAs("error"));
+    }
+
+    private static Instant instant(Object value) {
+        return value instanceof Instant i ? i : ((Timestamp) value).toInstant();
+    }
+}
