@@ -242,12 +242,12 @@ public final class EvaluateJob {
                 EvalTables.writeSamples(store, rows);
                 Map<String, Long> skipped = new LinkedHashMap<>();
                 if (extra.sets().stream().anyMatch(s -> s.kind().equals(VERBMEM))) {
-                    long short_ = rows.filter(col("metric").equalTo(EvalTables.VERBMEM_ROUGE_L_F1)
+                    long tooShort = rows.filter(col("metric").equalTo(EvalTables.VERBMEM_ROUGE_L_F1)
                             .and(col("value").isNull())).count();
-                    skipped.put(EvalTables.FORGET + "_" + EvalTables.VERBMEM_ROUGE_L_F1, short_);
-                    if (short_ > 0) {
+                    skipped.put(EvalTables.FORGET + "_" + EvalTables.VERBMEM_ROUGE_L_F1, tooShort);
+                    if (tooShort > 0) {
                         LOG.warn("evaluate {}: {} VerbMem passages have at most lethe.eval.muse.prompt_tokens = {} tokens:"
-                                + " no continuation to score, NULL values", runId, short_, extra.muse().promptTokens());
+                                + " no continuation to score, NULL values", runId, tooShort, extra.muse().promptTokens());
                     }
                 }
                 LOG.info("evaluate {}: step {}: {} values for {}", runId, step, n, counts);

@@ -9,8 +9,10 @@ import org.lethe.config.LetheConfig;
 import org.lethe.data.IngestJob;
 import org.lethe.data.PromptTemplate;
 import org.lethe.model.CausalLm;
+import org.lethe.model.AdamW;
 import org.lethe.model.GreedyDecoder;
 import org.lethe.model.LmScorer;
+import org.lethe.model.LmTrainer;
 import org.lethe.model.LmTokenizer;
 import org.lethe.model.ModelPresets;
 import org.lethe.model.ModelSettings;
@@ -36,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * evaluate with MUSE's VerbMem / KnowMem and a multiple-choice set on a tiny byte-level model (one
- * token per byte, so passage lengths are counted by hand): each value equals the one-sample
+ * token per byte, so passage lengths are counted by hand; trained briefly on the forget texts): each value equals the one-sample
  * computation, the aggregates have the right n, an unconfigured MUSE set is NULL with a reason.
  */
 class MuseEvaluateJobTest {
@@ -63,12 +65,34 @@ class MuseEvaluateJobTest {
         {"Who mended the nets?", "her brother"},
     };
 
+    private static final String PREFIX = "Question: Who kept the lighthouse?\nAnswer: Mara Lind\n\n"
+            + "Question: How many ships passed?\nAnswer: forty\n\n";
+    private static final int TRAIN_STEPS = 120;
+
     @BeforeAll
     static void data() throws Exception {
         model = Files.createDirectories(shared.resolve("model"));
         Path tokenizer = ByteLevelTokenizer.write(model);
+        // Trained briefly on the forget texts, so the scores are not all 0: the passages, the KnowMem
+        // prompts with their answers and the next block's start, and two of the quiz answers.
         try (CausalLm lm = CausalLm.fresh(ModelPresets.config("tiny", ByteLevelTokenizer.VOCAB_SIZE),
-                ModelSettings.defaults(), 5, tokenizer)) {
+                ModelSettings.defaults(), 5, tokenizer);
+                LmTrainer trainer = new LmTrainer(lm, AdamW.Settings.defaults(), 1.0)) {
+            LmTokenizer tok = lm.tokenizer();
+            List<long[]> seqs = new ArrayList<>();
+            for (String sentence : SENTENCES) {
+                seqs.add(tok.encode(sentence, true));
+            }
+            for (int i = 2; i < KNOW.length; i++) {
+                seqs.add(tok.encode(PREFIX + "Question: " + KNOW[i][0] + "\nAnswer: " + KNOW[i][1] + "\n\nQuestion:",
+                        true));
+            }
+            PromptTemplate template = PromptTemplate.of(LetheConfig.defaults());
+            seqs.add(template.encode(tok, "Colour of the sea?", "grey").ids());
+            seqs.add(template.encode(tok, "Number of piers?", "one").ids());
+            for (int i = 0; i < TRAIN_STEPS; i++) {
+                trainer.step(seqs, seqs, 1e-2);
+            }
             lm.save(model);
         }
         store = new TableStore(SPARK.session(), shared.resolve("root").toString());
@@ -103,7 +127,7 @@ class MuseEvaluateJobTest {
         List<String> sets = new ArrayList<>(List.of("eval.dataset=books", "eval.sets.forget=\"\"",
                 "eval.sets.retain=\"\"", "eval.sets.real_authors=\"\"", "eval.sets.world_facts=\"\"",
                 "eval.sets.holdout=\"\"", "eval.max_samples=10", "eval.batch_size=3", "model.threads=1",
-                "eval.muse.prompt_tokens=12", "eval.muse.continuation_tokens=16", "eval.muse.answer_tokens=8"));
+                "eval.muse.prompt_tokens=12", "eval.muse.continuation_tokens=16", "eval.muse.answer_tokens=24"));
         sets.addAll(List.of(extra));
         return LetheConfig.load(Optional.empty(), sets);
     }
@@ -126,8 +150,6 @@ class MuseEvaluateJobTest {
         Map<String, Row> knowmem = byAnswer("knowmem_rouge_l_f1", "quiz", "ingest-quiz");
         assertEquals(Map.of("the northern pier", 1, "the harbour", 1, "her brother", 1),
                 counts(knowmem.keySet()), "the first two pairs are the few-shot examples, not scored");
-        String prefix = "Question: Who kept the lighthouse?\nAnswer: Mara Lind\n\n"
-                + "Question: How many ships passed?\nAnswer: forty\n\n";
         Map<String, Row> mcq = byAnswer("mcq_accuracy", "quiz", "ingest-quiz");
         assertEquals(4, mcq.size());
         assertNull(value(mcq.get("Vik")), "no wrong option: not computable");
@@ -154,15 +176,19 @@ class MuseEvaluateJobTest {
                 verbN++;
             }
             double knowSum = 0;
+            int cut = 0;
             for (String[] p : Arrays.copyOfRange(KNOW, 2, 5)) {
-                long[] prompt = tok.encode(prefix + "Question: " + p[0] + "\nAnswer: ", true);
-                String raw = tok.decode(GreedyDecoder.generate(lm, List.of(prompt), 8, false).get(0));
+                long[] prompt = tok.encode(PREFIX + "Question: " + p[0] + "\nAnswer: ", true);
+                String raw = tok.decode(GreedyDecoder.generate(lm, List.of(prompt), 24, false).get(0));
                 String answer = MuseMetrics.cutAtStop(raw);
+                cut += answer.length() < raw.length() ? 1 : 0;
                 assertEquals(Rouge.rougeL(p[1], answer, false).f1(), value(knowmem.get(p[1])), 1e-12, p[0]);
                 assertEquals(answer.strip(), knowmem.get(p[1]).getAs("generation"));
                 knowSum += value(knowmem.get(p[1]));
             }
             assertEquals(knowSum / 3, s.value("forget_knowmem_rouge_l_f1"), 1e-12);
+            assertTrue(cut > 0, "the trained model starts the next block: a stop string was cut");
+            assertTrue(knowSum > 0, "the trained model recalls some answers");
 
             // Multiple choice: every option scored alone with LmScorer; the answer must strictly win
             PromptTemplate template = PromptTemplate.of(LetheConfig.defaults());
@@ -179,14 +205,19 @@ class MuseEvaluateJobTest {
                 mcqSum += wins ? 1 : 0;
             }
             assertEquals(mcqSum / 3, s.value("trivia_mcq_accuracy"), 1e-12);
+            assertTrue(mcqSum > 0, "the trained answers win");
         }
         Map<String, Row> summary = new HashMap<>();
         for (Row r : store.read("eval_summary").filter("run_id = 'muse'").collectAsList()) {
             summary.put(r.getAs("metric"), r);
         }
         Row verb = summary.get("forget_verbmem_rouge_l_f1");
+        System.err.printf("MuseEvaluateJobTest: forget_verbmem_rouge_l_f1 %s, forget_knowmem_rouge_l_f1 %s,"
+                + " trivia_mcq_accuracy %s%n", verb.getAs("value"), s.value("forget_knowmem_rouge_l_f1"),
+                s.value("trivia_mcq_accuracy"));
         assertEquals(4L, (long) verb.<Long>getAs("n"), "the two short passages do not count");
         assertEquals(verbSum / verbN, verb.<Double>getAs("value"), 1e-12);
+        assertTrue(verbSum > 0, "the trained model continues the passages it saw");
         assertEquals("forget.verbmem_rouge_l_f1", verb.getAs("depends_on"));
         assertEquals(3L, (long) summary.get("forget_knowmem_rouge_l_f1").<Long>getAs("n"));
         assertEquals(3L, (long) summary.get("trivia_mcq_accuracy").<Long>getAs("n"));
