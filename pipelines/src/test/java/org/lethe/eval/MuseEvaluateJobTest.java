@@ -212,9 +212,6 @@ class MuseEvaluateJobTest {
             summary.put(r.getAs("metric"), r);
         }
         Row verb = summary.get("forget_verbmem_rouge_l_f1");
-        System.err.printf("MuseEvaluateJobTest: forget_verbmem_rouge_l_f1 %s, forget_knowmem_rouge_l_f1 %s,"
-                + " trivia_mcq_accuracy %s%n", verb.getAs("value"), s.value("forget_knowmem_rouge_l_f1"),
-                s.value("trivia_mcq_accuracy"));
         assertEquals(4L, (long) verb.<Long>getAs("n"), "the two short passages do not count");
         assertEquals(verbSum / verbN, verb.<Double>getAs("value"), 1e-12);
         assertTrue(verbSum > 0, "the trained model continues the passages it saw");
