@@ -30,8 +30,8 @@ import org.lethe.store.TableStore;
 /**
  * From a run's {@code eval_samples} (and a retain run's, for the comparisons) to its {@code
  * eval_summary} rows: per eval set the mean of every per-sample metric (TOFU's truth-ratio
- * aggregates for {@code truth_ratio}), then forget quality, model utility, forget efficacy and
- * privleak. Shared by {@code evaluate} and {@code import-eval}, so imported logs and Lethe's own
+ * aggregates for {@code truth_ratio}), MUSE's VerbMem / KnowMem rows (NULL when not evaluated),
+ * then forget quality, model utility, forget efficacy and privleak. Shared by {@code evaluate} and {@code import-eval}, so imported logs and Lethe's own
  * evaluations are aggregated by the same code.
  *
  * <p>Aggregates are small: the per-sample vectors of one run are collected to the driver.
@@ -157,6 +157,14 @@ public final class EvalAggregation {
                 b.add(row);
             }
         }
+        // MUSE's memorization rows exist even when not evaluated, so a missing one reads as "not run", never as 0
+        for (EvalTables.MuseAggregate m : EvalTables.MUSE_AGGREGATES) {
+            String ref = m.split() + "." + m.metric();
+            if (!setAggregates.containsKey(ref)) {
+                b.add(b.missing(m.split(), m.name(), null, "not evaluated: no " + ref + " values (lethe.eval.muse."
+                        + m.configKey() + " is not set)", ref));
+            }
+        }
         b.add(forgetQuality(b, own, retain, reference));
         b.add(modelUtility(b, setAggregates));
         b.add(forgetEfficacy(b, setAggregates));
@@ -169,7 +177,9 @@ public final class EvalAggregation {
         String ref = split + "." + metric;
         double[] values = nonNull(bySample);
         if (values.length == 0) {
-            return b.missing(split, name, null, "all " + bySample.size() + " samples have a NULL " + metric, ref);
+            String why = metric.equals(EvalTables.VERBMEM_ROUGE_L_F1)
+                    ? " (passages of at most lethe.eval.muse.prompt_tokens tokens have no continuation)" : "";
+            return b.missing(split, name, null, "all " + bySample.size() + " samples have a NULL " + metric + why, ref);
         }
         double value;
         if (metric.equals(TRUTH_RATIO)) {

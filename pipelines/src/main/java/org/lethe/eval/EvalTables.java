@@ -67,22 +67,47 @@ public final class EvalTables {
     public static final String COSINE_SIMILARITY = "cosine_similarity";
     public static final String ENTAILMENT = "entailment";
 
-    /** Every per-sample metric name Lethe writes, in a stable order. */
     /**
      * Multiple-choice accuracy by answer likelihood: 1 when the answer's mean NLL is below every
-     * perturbed (wrong) option's, the shape of WMDP / MMLU scoring.
+     * perturbed (wrong) option's, the shape of WMDP / MMLU scoring (on the perturbed eval sets and on
+     * every {@code lethe.eval.mcq_sets} set).
      */
     public static final String MCQ_ACCURACY = "mcq_accuracy";
+    /**
+     * MUSE's VerbMem: ROUGE-L F1 (no stemming) of the greedy continuation of a forget passage's first
+     * tokens against the passage's true continuation.
+     */
+    public static final String VERBMEM_ROUGE_L_F1 = "verbmem_rouge_l_f1";
+    /** MUSE's KnowMem: ROUGE-L F1 (no stemming) of a few-shot prompted greedy answer against the answer. */
+    public static final String KNOWMEM_ROUGE_L_F1 = "knowmem_rouge_l_f1";
     /** Robustness ("Rethinking"): the answer's probability given the paraphrased question. */
     public static final String PARAPHRASED_QUESTION_PROBABILITY = "paraphrased_question_probability";
     /** Robustness: ROUGE-L recall of the generation for the paraphrased question. */
     public static final String PARAPHRASED_QUESTION_ROUGE_L_RECALL = "paraphrased_question_rouge_l_recall";
 
+    /** Every per-sample metric name Lethe writes, in a stable order. */
     public static final List<String> SAMPLE_METRICS = List.of(PROBABILITY, ROUGE_L_RECALL, ROUGE_L_F1, TRUTH_RATIO,
             MEAN_NLL, PARAPHRASED_MEAN_NLL, PERTURBED_MEAN_NLL, TOKEN_ENTROPY, EXTRACTION_STRENGTH,
             EXACT_MEMORIZATION, MIA_LOSS, MIA_ZLIB, MIA_MIN_K, MIA_MIN_K_PLUS_PLUS, MIA_REFERENCE,
             MIA_GRADIENT_NORM, COSINE_SIMILARITY, ENTAILMENT, MCQ_ACCURACY, PARAPHRASED_QUESTION_PROBABILITY,
-            PARAPHRASED_QUESTION_ROUGE_L_RECALL);
+            PARAPHRASED_QUESTION_ROUGE_L_RECALL, VERBMEM_ROUGE_L_F1, KNOWMEM_ROUGE_L_F1);
+
+    /** One of MUSE's memorization aggregates: eval set, per-sample metric, the {@code lethe.eval.muse} key that enables it. */
+    public record MuseAggregate(String split, String metric, String configKey) {
+        /** The eval_summary metric name, {@code <split>_<metric>}. */
+        public String name() {
+            return split + "_" + metric;
+        }
+    }
+
+    /**
+     * MUSE's memorization aggregates: VerbMem on the forget corpus, KnowMem on the forget and retain
+     * corpora. Always present in {@code eval_summary}: NULL with a reason when not evaluated.
+     */
+    public static final List<MuseAggregate> MUSE_AGGREGATES = List.of(
+            new MuseAggregate(FORGET, VERBMEM_ROUGE_L_F1, "verbmem_split"),
+            new MuseAggregate(FORGET, KNOWMEM_ROUGE_L_F1, "knowmem_split"),
+            new MuseAggregate(RETAIN, KNOWMEM_ROUGE_L_F1, "knowmem_retain_split"));
 
     // Aggregates over several per-sample metrics or runs (the metric column of eval_summary)
     /** TOFU's forget quality: KS p-value of the forget truth ratios against the retain run's. */

@@ -46,12 +46,23 @@ public final class EvaluateJob {
     private static final Logger LOG = LoggerFactory.getLogger(EvaluateJob.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Kinds of the extra eval sets ({@code lethe.eval.muse}, {@code lethe.eval.mcq_sets}). */
+    static final String VERBMEM = "verbmem";
+    static final String KNOWMEM = "knowmem";
+    static final String MCQ = "mcq";
+    private static final java.util.regex.Pattern SET_NAME = java.util.regex.Pattern.compile("[a-z][a-z0-9_]*");
+
     /** The roles of the eval sets, in {@code lethe.eval.sets} order. */
     public static final List<String> ROLES = List.of("forget", "retain", "real_authors", "world_facts", "holdout");
 
-    /** What the job did. */
+    /**
+     * What the job did: {@code items} per eval set (TOFU roles by name, extra sets as {@code
+     * <kind>_<role>}, e.g. {@code verbmem_forget}, {@code mcq_wmdp_bio}); {@code skipped}: per
+     * {@code <split>_<metric>}, items that could not be scored (VerbMem passages of at most
+     * {@code prompt_tokens} tokens: NULL values).
+     */
     public record Summary(String runId, long step, String model, Map<String, Long> items, long values,
-            List<EvalTables.Summary> aggregates) {
+            Map<String, Long> skipped, List<EvalTables.Summary> aggregates) {
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();
             o.put("run_id", runId);
@@ -60,6 +71,8 @@ public final class EvaluateJob {
             ObjectNode n = o.putObject("items");
             items.forEach(n::put);
             o.put("values", values);
+            ObjectNode sk = o.putObject("skipped");
+            skipped.forEach(sk::put);
             ObjectNode a = o.putObject("summary");
             for (EvalTables.Summary s : aggregates) {
                 if (s.value() == null) {
@@ -178,14 +191,19 @@ public final class EvaluateJob {
                     .select(lit(role).as("split"), col("sample_id"), col("rank"));
             items = items == null ? set : items.unionByName(set);
         }
-        if (items == null) {
-            throw new IllegalArgumentException("lethe.eval.sets: no eval set is configured");
+        ExtraItems extra = extraItems(dataset, dataRun, maxSamples);
+        if (items == null && extra.items() == null) {
+            throw new IllegalArgumentException("lethe.eval.sets, lethe.eval.muse, lethe.eval.mcq_sets: no eval set is"
+                    + " configured");
         }
-        items = items.join(examples, "sample_id").persist(StorageLevel.MEMORY_AND_DISK());
+        items = items == null ? null : items.join(examples, "sample_id").persist(StorageLevel.MEMORY_AND_DISK());
+        Dataset<Row> extraItems = extra.items() == null ? null : extra.items().persist(StorageLevel.MEMORY_AND_DISK());
         try {
             Map<String, Long> counts = new LinkedHashMap<>();
-            for (Row r : items.groupBy("split").count().collectAsList()) {
-                counts.put(r.getString(0), r.getLong(1));
+            if (items != null) {
+                for (Row r : items.groupBy("split").count().collectAsList()) {
+                    counts.put(r.getString(0), r.getLong(1));
+                }
             }
             for (String role : ROLES) {
                 String split = config.getString("eval.sets." + role);
@@ -198,28 +216,68 @@ public final class EvaluateJob {
                             runId, role, split, dataset);
                 }
             }
-            SampleMetrics.Settings settings = new SampleMetrics.Settings(PromptTemplate.of(config), maxNew, k,
+            if (extraItems != null) {
+                Map<String, Long> extraCounts = new LinkedHashMap<>();
+                for (Row r : extraItems.groupBy("kind", "split").count().collectAsList()) {
+                    extraCounts.put(r.getString(0) + "_" + r.getString(1), r.getLong(2));
+                }
+                for (ExtraSet set : extra.sets()) {
+                    Long n = extraCounts.get(set.name());
+                    if (n == null) {
+                        // A configured extra set is asked for by name: empty is a misconfiguration, not a missing metric
+                        throw new IllegalArgumentException("lethe." + set.key() + ": dataset '" + set.dataset()
+                                + "' (ingest run " + set.dataRun() + ") has no samples in split '" + set.split() + "'"
+                                + (set.kind().equals(KNOWMEM) && extra.selfFewShot()
+                                        ? " after its first lethe.eval.muse.few_shot items (the few-shot examples)" : ""));
+                    }
+                    counts.put(set.name(), n);
+                }
+            }
+            PromptTemplate template = PromptTemplate.of(config);
+            SampleMetrics.Settings settings = new SampleMetrics.Settings(template, maxNew, k,
                     config.getBoolean("eval.rouge_stemming"), List.of("real_authors", "world_facts"),
                     List.of("real_authors", "world_facts"), config.getBoolean("eval.mia_gradient_norm"));
             ModelSettings model = ModelSettings.of(config);
             String key = "eval-" + UUID.randomUUID();
-            JavaRDD<Row> values = items.repartition(partitions, col("sample_id"))
-                    .select("split", "sample_id", "question", "answer", "paraphrased_answer", "perturbed_answers",
-                            "paraphrased_question")
-                    .javaRDD()
-                    .mapPartitions(new Evaluate(key, modelDir, reference.isBlank() ? null : reference, model, settings,
-                            batchSize, runId, step, dataset, encoder.isBlank() ? null : encoder,
-                            nli.isBlank() ? null : nli));
+            JavaRDD<Row> values = null;
+            if (items != null) {
+                values = items.repartition(partitions, col("sample_id"))
+                        .select("split", "sample_id", "question", "answer", "paraphrased_answer", "perturbed_answers",
+                                "paraphrased_question")
+                        .javaRDD()
+                        .mapPartitions(new Evaluate(key, modelDir, reference.isBlank() ? null : reference, model, settings,
+                                batchSize, runId, step, dataset, encoder.isBlank() ? null : encoder,
+                                nli.isBlank() ? null : nli));
+            }
+            if (extraItems != null) {
+                // Same model key: the executors' cached model serves both passes
+                JavaRDD<Row> more = extraItems.repartition(partitions, col("sample_id"))
+                        .select("kind", "split", "sample_id", "question", "answer", "perturbed_answers")
+                        .javaRDD()
+                        .mapPartitions(new EvaluateExtra(key, modelDir, model, template, extra.muse(), extra.prefixes(),
+                                batchSize, runId, step, dataset));
+                values = values == null ? more : values.union(more);
+            }
             Dataset<Row> rows = spark.createDataFrame(values, EvalTables.SAMPLES_SCHEMA).persist(StorageLevel.MEMORY_AND_DISK());
             try {
                 long n = rows.count();
                 EvalTables.writeSamples(store, rows);
+                Map<String, Long> skipped = new LinkedHashMap<>();
+                if (extra.sets().stream().anyMatch(s -> s.kind().equals(VERBMEM))) {
+                    long tooShort = rows.filter(col("metric").equalTo(EvalTables.VERBMEM_ROUGE_L_F1)
+                            .and(col("value").isNull())).count();
+                    skipped.put(EvalTables.FORGET + "_" + EvalTables.VERBMEM_ROUGE_L_F1, tooShort);
+                    if (tooShort > 0) {
+                        LOG.warn("evaluate {}: {} VerbMem passages have at most lethe.eval.muse.prompt_tokens = {} tokens:"
+                                + " no continuation to score, NULL values", runId, tooShort, extra.muse().promptTokens());
+                    }
+                }
                 LOG.info("evaluate {}: step {}: {} values for {}", runId, step, n, counts);
                 List<EvalTables.Summary> summary = EvalAggregation.summarizeToStore(store, runId, retainRun);
                 if (encoder.isBlank() || nli.isBlank()) {
                     summary = explainMissingJudges(runId, summary, encoder.isBlank(), nli.isBlank());
                 }
-                return new Summary(runId, step, modelDir, counts, n, summary.stream()
+                return new Summary(runId, step, modelDir, counts, n, skipped, summary.stream()
                         .filter(x -> x.step() == step).toList());
             } finally {
                 rows.unpersist();
@@ -227,8 +285,129 @@ public final class EvaluateJob {
                 ExecutorModelCache.release(key + "-reference");
             }
         } finally {
-            items.unpersist();
+            if (items != null) {
+                items.unpersist();
+            }
+            if (extraItems != null) {
+                extraItems.unpersist();
+            }
         }
+    }
+
+    /**
+     * One configured extra eval set: {@code kind} (verbmem, knowmem, mcq), the {@code split} column
+     * its rows get ({@code role}), where its items are, and the config key that named it.
+     */
+    record ExtraSet(String kind, String role, String dataset, String dataRun, String split, String key) {
+        String name() {
+            return kind + "_" + role;
+        }
+    }
+
+    /**
+     * The extra sets' items (columns kind, split, sample_id, question, answer, perturbed_answers;
+     * null when none is configured), the KnowMem few-shot prefix per role, and the MUSE settings.
+     */
+    record ExtraItems(List<ExtraSet> sets, Dataset<Row> items, Map<String, String> prefixes,
+            MuseMetrics.Settings muse, boolean selfFewShot) {}
+
+    /** {@code [dataset:]split}: a split of the eval dataset, or of another dataset's default ingest run. */
+    private String[] source(String spec, String key, String dataset, String dataRun) {
+        int colon = spec.indexOf(':');
+        if (colon < 0) {
+            return new String[] {dataset, dataRun, spec};
+        }
+        String other = spec.substring(0, colon);
+        String split = spec.substring(colon + 1);
+        if (other.isBlank() || split.isBlank()) {
+            throw new IllegalArgumentException("lethe." + key + ": '" + spec + "': expected SPLIT or DATASET:SPLIT");
+        }
+        return new String[] {other, "ingest-" + other, split};
+    }
+
+    /** The ingested items of one split with their 1-based rank by file line. */
+    private Dataset<Row> ranked(String dataset, String dataRun, String split) {
+        Dataset<Row> members = store.read("memberships").filter(col("run_id").equalTo(dataRun)
+                .and(col("dataset").equalTo(dataset)).and(col("split").equalTo(split)))
+                .withColumn("rank", row_number().over(Window.orderBy("source_file", "line", "passage")))
+                .select("sample_id", "rank");
+        Dataset<Row> examples = store.read("examples").filter(col("run_id").equalTo(dataRun)
+                .and(col("dataset").equalTo(dataset))).select("sample_id", "question", "answer", "perturbed_answers");
+        return members.join(examples, "sample_id");
+    }
+
+    /** Reads {@code lethe.eval.muse} and {@code lethe.eval.mcq_sets}: the extra sets and their items. */
+    ExtraItems extraItems(String dataset, String dataRun, int maxSamples) {
+        int promptTokens = positive("eval.muse.prompt_tokens");
+        int continuationTokens = positive("eval.muse.continuation_tokens");
+        int answerTokens = positive("eval.muse.answer_tokens");
+        int fewShot = config.getInt("eval.muse.few_shot");
+        if (fewShot < 0) {
+            throw new IllegalArgumentException("lethe.eval.muse.few_shot must be >= 0, got " + fewShot);
+        }
+        MuseMetrics.Settings muse = new MuseMetrics.Settings(promptTokens, continuationTokens, answerTokens);
+        List<ExtraSet> sets = new ArrayList<>();
+        String[][] museKeys = {{VERBMEM, EvalTables.FORGET, "eval.muse.verbmem_split"},
+            {KNOWMEM, EvalTables.FORGET, "eval.muse.knowmem_split"},
+            {KNOWMEM, EvalTables.RETAIN, "eval.muse.knowmem_retain_split"}};
+        for (String[] m : museKeys) {
+            String spec = config.getString(m[2]);
+            if (!spec.isBlank()) {
+                String[] src = source(spec, m[2], dataset, dataRun);
+                sets.add(new ExtraSet(m[0], m[1], src[0], src[1], src[2], m[2]));
+            }
+        }
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (String entry : config.getStringList("eval.mcq_sets")) {
+            int eq = entry.indexOf('=');
+            String spec = eq < 0 ? entry : entry.substring(eq + 1);
+            String[] src = source(spec, "eval.mcq_sets", dataset, dataRun);
+            String name = eq < 0 ? src[2] : entry.substring(0, eq);
+            if (!SET_NAME.matcher(name).matches() || ROLES.contains(name)) {
+                throw new IllegalArgumentException("lethe.eval.mcq_sets: '" + entry + "': the set's name '" + name
+                        + "' must be snake_case [a-z][a-z0-9_]* and not one of " + ROLES
+                        + " (name it: NAME=[DATASET:]SPLIT)");
+            }
+            if (!names.add(name)) {
+                throw new IllegalArgumentException("lethe.eval.mcq_sets: the set name '" + name + "' is given twice");
+            }
+            sets.add(new ExtraSet(MCQ, name, src[0], src[1], src[2], "eval.mcq_sets"));
+        }
+        String fewSpec = config.getString("eval.muse.few_shot_split");
+        boolean selfFewShot = fewSpec.isBlank();
+        Map<String, String> prefixes = new java.util.TreeMap<>();
+        Dataset<Row> items = null;
+        for (ExtraSet set : sets) {
+            Dataset<Row> ranked = ranked(set.dataset(), set.dataRun(), set.split());
+            int skip = 0;
+            if (set.kind().equals(KNOWMEM)) {
+                // MUSE prompts with fixed in-context QA pairs: the first few_shot of the set (then not scored) or of few_shot_split
+                Dataset<Row> shots = ranked;
+                String where = set.key();
+                if (selfFewShot) {
+                    skip = fewShot;
+                } else {
+                    String[] src = source(fewSpec, "eval.muse.few_shot_split", dataset, dataRun);
+                    shots = ranked(src[0], src[1], src[2]);
+                    where = "eval.muse.few_shot_split";
+                }
+                List<MuseMetrics.QaPair> pairs = new ArrayList<>();
+                for (Row r : shots.filter(col("rank").leq(fewShot)).orderBy("rank").collectAsList()) {
+                    pairs.add(new MuseMetrics.QaPair(r.getString(r.fieldIndex("question")),
+                            r.getString(r.fieldIndex("answer"))));
+                }
+                if (pairs.size() < fewShot) {
+                    throw new IllegalArgumentException("lethe." + where + ": " + pairs.size() + " items, fewer than"
+                            + " lethe.eval.muse.few_shot = " + fewShot + " few-shot examples");
+                }
+                prefixes.put(set.role(), MuseMetrics.fewShotPrefix(pairs));
+            }
+            Dataset<Row> part = ranked.filter(col("rank").gt(skip).and(col("rank").leq(skip + maxSamples)))
+                    .select(lit(set.kind()).as("kind"), lit(set.role()).as("split"), col("sample_id"), col("question"),
+                            col("answer"), col("perturbed_answers"));
+            items = items == null ? part : items.unionByName(part);
+        }
+        return new ExtraItems(sets, items, prefixes, muse, selfFewShot);
     }
 
     /**
@@ -378,6 +557,78 @@ public final class EvaluateJob {
             throw new IllegalArgumentException("lethe." + key + " must be > 0, got " + v);
         }
         return v;
+    }
+
+    /** The executor side of the extra sets: MUSE VerbMem / KnowMem and multiple-choice sets, batched per set. */
+    static final class EvaluateExtra implements org.apache.spark.api.java.function.FlatMapFunction<Iterator<Row>, Row> {
+        private static final long serialVersionUID = 1L;
+        private final String key;
+        private final String modelDir;
+        private final ModelSettings model;
+        private final PromptTemplate template;
+        private final MuseMetrics.Settings muse;
+        private final Map<String, String> prefixes;
+        private final int batchSize;
+        private final String runId;
+        private final long step;
+        private final String dataset;
+
+        EvaluateExtra(String key, String modelDir, ModelSettings model, PromptTemplate template,
+                MuseMetrics.Settings muse, Map<String, String> prefixes, int batchSize, String runId, long step,
+                String dataset) {
+            this.key = key;
+            this.modelDir = modelDir;
+            this.model = model;
+            this.template = template;
+            this.muse = muse;
+            this.prefixes = new java.util.TreeMap<>(prefixes);
+            this.batchSize = batchSize;
+            this.runId = runId;
+            this.step = step;
+            this.dataset = dataset;
+        }
+
+        @Override
+        public Iterator<Row> call(Iterator<Row> rows) {
+            List<Row> out = new ArrayList<>();
+            if (!rows.hasNext()) {
+                return out.iterator();
+            }
+            CausalLm lm = ExecutorModelCache.frozen(key, modelDir, model);
+            // One batch per (kind, eval set): a batch shares its prompt shape (and KnowMem prefix)
+            Map<String, List<SampleMetrics.Item>> batches = new LinkedHashMap<>();
+            while (rows.hasNext()) {
+                Row r = rows.next();
+                String kind = r.getString(0);
+                String batchKey = kind + "/" + r.getString(1);
+                List<SampleMetrics.Item> batch = batches.computeIfAbsent(batchKey, x -> new ArrayList<>());
+                batch.add(new SampleMetrics.Item(r.getString(1), r.getString(2), r.getString(3), r.getString(4), null,
+                        r.isNullAt(5) ? null : r.getList(5), null));
+                if (batch.size() == batchSize) {
+                    flush(lm, kind, batch, out);
+                }
+            }
+            for (Map.Entry<String, List<SampleMetrics.Item>> e : batches.entrySet()) {
+                if (!e.getValue().isEmpty()) {
+                    flush(lm, e.getKey().substring(0, e.getKey().indexOf('/')), e.getValue(), out);
+                }
+            }
+            return out.iterator();
+        }
+
+        private void flush(CausalLm lm, String kind, List<SampleMetrics.Item> batch, List<Row> out) {
+            List<SampleMetrics.Value> values = switch (kind) {
+                case VERBMEM -> MuseMetrics.verbMem(lm, batch, muse);
+                case KNOWMEM -> MuseMetrics.knowMem(lm, batch, prefixes.get(batch.get(0).split()), muse);
+                case MCQ -> SampleMetrics.mcq(lm, batch, template);
+                default -> throw new IllegalStateException("unknown eval set kind " + kind);
+            };
+            for (SampleMetrics.Value v : values) {
+                out.add(RowFactory.create(runId, step, dataset, v.split(), v.sampleId(), v.metric(), v.value(),
+                        v.generation()));
+            }
+            batch.clear();
+        }
     }
 
     /** Judge models, loaded once per executor JVM and kept (they are frozen and small). */

@@ -201,8 +201,7 @@ public final class SampleMetrics {
             out.add(new Value(split, id, "rouge_l_f1", rouge.f1(), null));
             out.add(new Value(split, id, "token_entropy", TokenEntropy.normalized(generated.get(i)), null));
             if (perturbedNll != null) {
-                double best = Arrays.stream(perturbedNll).min().orElseThrow();
-                out.add(new Value(split, id, EvalTables.MCQ_ACCURACY, meanNll < best ? 1.0 : 0.0, null));
+                out.add(new Value(split, id, EvalTables.MCQ_ACCURACY, mcqAccuracy(meanNll, perturbedNll), null));
             }
             if (it.paraphrasedQuestion() != null) {
                 String rtext = tok.decode(rephrasedGenerated.get(rq)).strip();
@@ -212,6 +211,45 @@ public final class SampleMetrics {
                         Rouge.rougeL(it.answer(), rtext, s.stem()).recall(), rtext));
                 rq++;
             }
+        }
+        return out;
+    }
+
+    /**
+     * Multiple-choice accuracy of one question: 1 when the answer's mean NLL is strictly below every
+     * wrong option's (a tie is not a win), else 0.
+     */
+    public static double mcqAccuracy(double answerNll, double[] wrongNlls) {
+        double best = Arrays.stream(wrongNlls).min().orElseThrow(
+                () -> new IllegalArgumentException("a multiple-choice question needs at least one wrong option"));
+        return answerNll < best ? 1.0 : 0.0;
+    }
+
+    /**
+     * {@code mcq_accuracy} of each item of a multiple-choice set (question, answer, wrong options in
+     * {@code perturbed}): every option's mean answer-token NLL under {@code template}, all options of
+     * the batch in one scoring pass; NULL for an item without wrong options.
+     */
+    public static List<Value> mcq(CausalLm lm, List<Item> items, PromptTemplate template) {
+        LmTokenizer tok = lm.tokenizer();
+        List<PromptTemplate.Encoded> options = new ArrayList<>();
+        for (Item it : items) {
+            options.add(template.encode(tok, it.question(), it.answer()));
+            if (it.perturbed() != null) {
+                for (String p : it.perturbed()) {
+                    options.add(template.encode(tok, it.question(), p));
+                }
+            }
+        }
+        double[] nll = meanNlls(lm, options);
+        List<Value> out = new ArrayList<>();
+        int at = 0;
+        for (Item it : items) {
+            double answer = nll[at++];
+            int wrong = it.perturbed() == null ? 0 : it.perturbed().size();
+            Double value = wrong == 0 ? null : mcqAccuracy(answer, Arrays.copyOfRange(nll, at, at + wrong));
+            at += wrong;
+            out.add(new Value(it.split(), it.sampleId(), EvalTables.MCQ_ACCURACY, value, null));
         }
         return out;
     }
