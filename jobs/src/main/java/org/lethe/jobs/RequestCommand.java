@@ -19,7 +19,8 @@ import picocli.CommandLine.ParameterException;
     description = {
         "Submit an unlearning request for lethe continual: what to forget (--forget split:NAME,",
         "authors:ID,ID,... or samples:ID,ID,...) of the dataset lethe.continual.dataset, with which method",
-        "(lethe methods); the --set overrides are stored with it and applied to that request only. The method,",
+        "(lethe methods); its --set unlearn.* and lora.* overrides are stored with it and applied to that",
+        "request only (other --set keys, e.g. lethe.continual.*, configure this command). The method,",
         "the overrides (against lethe.continual.model when set) and the selection (it must select samples)",
         "are checked now. --run-id is the request id (default: req-<time>-<hash>). Prints the request as JSON."})
 public final class RequestCommand extends LetheCommand {
@@ -37,6 +38,12 @@ public final class RequestCommand extends LetheCommand {
     @Option(names = "--submitted-at", paramLabel = "INSTANT",
             description = "Submission time, ISO-8601 UTC (e.g. 2026-11-23T08:00:00Z); default now (backfills).")
     private String submittedAt;
+
+    /** {@code unlearn.*} and {@code lora.*} overrides (with or without the {@code lethe.} prefix) belong to the request. */
+    static boolean requestSetting(String set) {
+        String key = set.startsWith("lethe.") ? set.substring("lethe.".length()) : set;
+        return key.startsWith("unlearn.") || key.startsWith("lora.");
+    }
 
     @Override
     protected void run(LetheConfig config) {
@@ -57,7 +64,8 @@ public final class RequestCommand extends LetheCommand {
         if (dataset.isBlank()) {
             throw new IllegalArgumentException("lethe.continual.dataset must name the dataset the request selects from");
         }
-        List<String> overrides = options.sets();
+        // The request's own settings; other keys (continual.dataset, the table root ...) configure this command.
+        List<String> overrides = options.sets().stream().filter(RequestCommand::requestSetting).toList();
         ContinualJob.validate(config, method, overrides, config.getString("continual.model"));
         String id = options.runId().orElseGet(() -> Requests.newId(at, selector, method, overrides));
         String tableRoot = tableRoot(root, config);

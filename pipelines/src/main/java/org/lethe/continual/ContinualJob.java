@@ -213,7 +213,9 @@ public final class ContinualJob {
         }
         LetheConfig c = config.with(overrides).with(List.of("unlearn.method=" + method));
         if (!model.isBlank()) {
-            UnlearnSpec.of(c.with(List.of("unlearn.model=" + model, "unlearn.ref_model=")));
+            UnlearnSpec.of(c.with(List.of("unlearn.model=" + model, "unlearn.ref_model=",
+                    "unlearn.dataset=" + (c.getString("continual.dataset").isBlank() ? "unset"
+                            : c.getString("continual.dataset")))));
         }
     }
 

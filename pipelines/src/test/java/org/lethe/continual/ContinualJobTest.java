@@ -14,21 +14,19 @@ import org.lethe.model.LmTokenizer;
 import org.lethe.model.ModelPresets;
 import org.lethe.model.ModelSettings;
 import org.lethe.store.TableStore;
+import org.lethe.testing.FileSnapshots;
 import org.lethe.testing.TestSpark;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -157,11 +155,11 @@ class ContinualJobTest {
         assertEquals(1.0, self.getDouble(self.fieldIndex("value")), 1e-12);
 
         // The same date again: nothing is due, no file under the root changes.
-        Map<String, String> before = snapshot(tmp.resolve("root"));
+        Map<String, String> before = FileSnapshots.of(tmp.resolve("root"));
         ContinualJob.Summary again = job(store, config).run(LocalDate.parse("2026-11-22"), "daily-1");
         assertEquals(0, again.due());
         assertEquals(b.checkpoint(), again.lastCheckpoint());
-        assertEquals(before, snapshot(tmp.resolve("root")));
+        assertEquals(before, FileSnapshots.of(tmp.resolve("root")));
 
         // A request that forgets nothing new reuses b's retain run (same data, same settings).
         requests.submit(Requests.Request.submitted("req-d", Instant.parse("2026-11-22T12:00:00Z"), "synth",
@@ -250,19 +248,5 @@ class ContinualJobTest {
     private static long evaluatedRetainCount(TableStore store) {
         return store.read("eval_samples").filter("run_id = 'req-b' AND split = 'retain'").select("sample_id").distinct()
                 .count();
-    }
-
-    /** Every file under {@code dir} (except staging) to its SHA-256. */
-    static Map<String, String> snapshot(Path dir) throws Exception {
-        Map<String, String> out = new TreeMap<>();
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.filter(Files::isRegularFile).toList()) {
-                String rel = dir.relativize(p).toString();
-                if (!rel.startsWith("_staging")) {
-                    out.put(rel, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
-                }
-            }
-        }
-        return out;
     }
 }

@@ -1,0 +1,95 @@
+package org.lethe.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import org.lethe.testing.TestSpark;
+
+/** lethe request and lethe continual through the CLI: validation, a day with nothing due, one request. */
+class ContinualCommandTest {
+
+    @RegisterExtension
+    static final TestSpark SPARK = new TestSpark();
+
+    @Test
+    void requestsAreCheckedAndAppliedOnTheirDayAndADayIsIdempotent(@TempDir Path tmp) throws Exception {
+        Path bench = tmp.resolve("bench");
+        String root = tmp.resolve("root").toString();
+        Path model = tmp.resolve("model");
+        assertEquals(0, Cli.run("generate-benchmark", "--out", bench.toString(), "--authors", "4", "--questions", "4",
+                "--vocab-size", "300").status());
+        assertEquals(0, Cli.run("ingest", "--format", "tofu", "--input", bench.toString(), "--root", root,
+                "--dataset", "synth").status());
+        assertEquals(0, Cli.run("init-model", "--out", model.toString(), "--preset", "tiny", "--tokenizer",
+                bench.resolve("tokenizer.json").toString()).status());
+        List<String> common = List.of("--root", root, "--set", "continual.dataset=synth", "--set",
+                "continual.model=" + model, "--set", "continual.retain_run=none", "--set", "model.threads=1",
+                "--set", "unlearn.batch_size=4", "--set", "unlearn.micro_batch_size=2", "--set", "eval.max_samples=2",
+                "--set", "eval.max_new_tokens=2", "--set", "eval.mia_gradient_norm=false");
+
+        Cli badSelector = Cli.run(args(List.of("request", "--forget", "people:1", "--method", "npo"), common));
+        assertEquals(2, badSelector.status(), "a usage error");
+        assertTrue(badSelector.err().contains("unknown selector kind 'people'"), badSelector.err());
+        Cli badMethod = Cli.run(args(List.of("request", "--forget", "split:forget10", "--method", "nope"), common));
+        assertEquals(1, badMethod.status());
+        assertTrue(badMethod.err().contains("nope"), badMethod.err());
+        Cli nothing = Cli.run(args(List.of("request", "--forget", "split:forget99", "--method", "npo"), common));
+        assertEquals(1, nothing.status());
+        assertTrue(nothing.err().contains("selects no sample") && nothing.err().contains("forget10"), nothing.err());
+        Cli badOverride = Cli.run(args(List.of("request", "--forget", "split:forget10", "--method", "npo",
+                "--set", "unlearn.lr=-1"), common));
+        assertEquals(1, badOverride.status());
+        assertTrue(badOverride.err().contains("lethe.unlearn.lr"), badOverride.err());
+
+        Cli submitted = Cli.run(args(List.of("request", "--forget", "split:forget10", "--method", "grad_diff",
+                "--submitted-at", "2026-11-21T10:00:00Z", "--set", "unlearn.max_steps=1"), common));
+        assertEquals(0, submitted.status(), submitted.err());
+        JsonNode r = new ObjectMapper().readTree(submitted.out());
+        assertTrue(r.get("request_id").asText().matches("req-20261121T100000Z-[0-9a-f]{8}"), submitted.out());
+        assertEquals(4, r.get("samples").asLong(), "forget10 of 4 authors: one author, 4 questions");
+        // unlearn.* settings are the request's (the shared ones too); the rest configured the command.
+        assertEquals("[\"unlearn.max_steps=1\",\"unlearn.batch_size=4\",\"unlearn.micro_batch_size=2\"]",
+                r.get("overrides").toString());
+
+        // The day before: nothing due; the run is recorded once, and re-running it changes no file.
+        Cli early = Cli.run(args(List.of("continual", "--run-id", "day-20", "--run-date", "2026-11-20"), common));
+        assertEquals(0, early.status(), early.err());
+        assertEquals(0, new ObjectMapper().readTree(early.out()).get("due").asInt());
+        var before = org.lethe.testing.FileSnapshots.of(Path.of(root));
+        assertEquals(0, Cli.run(args(List.of("continual", "--run-id", "day-20", "--run-date", "2026-11-20"), common))
+                .status());
+        assertEquals(before, org.lethe.testing.FileSnapshots.of(Path.of(root)));
+
+        Cli day = Cli.run(args(List.of("continual", "--run-id", "day-21", "--run-date", "2026-11-21"), common));
+        assertEquals(0, day.status(), day.err());
+        JsonNode d = new ObjectMapper().readTree(day.out());
+        assertEquals(1, d.get("applied").size());
+        assertTrue(Files.exists(Path.of(d.get("checkpoint").asText(), "config.json")));
+        Cli lineage = Cli.run("sql", "--root", root, "--csv", "SELECT sequence, method, selector, forget_samples,"
+                + " parent_request_id IS NULL AS first, model_utility IS NOT NULL AS utility FROM continual_lineage");
+        assertEquals("sequence,method,selector,forget_samples,first,utility\n1,grad_diff,split:forget10,4,true,true\n",
+                lineage.out());
+        Cli status = Cli.run("sql", "--root", root, "--csv", "SELECT status, attempts, continual_run_id FROM requests");
+        assertEquals("status,attempts,continual_run_id\nSUCCEEDED,1,day-21\n", status.out());
+        Cli runs = Cli.run("sql", "--root", root, "--csv", "SELECT run_id, job, status FROM runs WHERE job IN"
+                + " ('continual', 'unlearn', 'evaluate') ORDER BY run_id, job");
+        String req = r.get("request_id").asText();
+        assertEquals("run_id,job,status\nday-20,continual,SUCCEEDED\nday-21,continual,SUCCEEDED\n" + req
+                + ",evaluate,SUCCEEDED\n" + req + ",unlearn,SUCCEEDED\n", runs.out());
+    }
+
+    private static String[] args(List<String> head, List<String> common) {
+        List<String> all = new ArrayList<>(head);
+        all.addAll(common);
+        return all.toArray(new String[0]);
+    }
+}
