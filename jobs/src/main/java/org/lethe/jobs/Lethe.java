@@ -49,6 +49,7 @@ public final class Lethe implements Runnable {
                 new EvaluateCommand(),
                 new ImportEvalCommand(),
                 new RelearnCommand(),
+                new StatsCommand(),
                 new RequestCommand(),
                 new ContinualCommand(),
                 new ReportCommand(),

@@ -137,6 +137,12 @@ public final class UnlearnJob {
         if (selection != null && selection.excluded() != null) {
             retainIds = retainIds.except(selection.excluded().select("sample_id"));
         }
+        if (config.getBoolean("unlearn.skip_forgotten")) {
+            forgetIds = forgetIds.except(StatsSelection.forgotten(store, dataset,
+                    config.getString("unlearn.stats_run_id"), config.getString("unlearn.retain_stats_run_id")));
+        }
+        Dataset<Row> entangled = config.getString("unlearn.retain_selection").equals("entangled")
+                ? StatsSelection.pairs(store, config.getString("unlearn.stats_run_id")) : null;
         String tokenizerSha = Fingerprints.sha256(new org.apache.hadoop.fs.Path(Paths.get(spec.model(), "tokenizer.json")
                 .toUri()), spark.sparkContext().hadoopConfiguration());
         PromptTemplate template = PromptTemplate.of(config);
@@ -149,8 +155,9 @@ public final class UnlearnJob {
             if (nForget == 0) {
                 throw new IllegalArgumentException((selection == null ? "lethe.unlearn.forget_split: " : "forget selection ")
                         + "dataset '" + dataset + "' (ingest run " + dataRun + ") has no samples in "
-                        + (selection == null ? "split '" + forgetSplit + "'" : forgetSplit) + "; its splits: "
-                        + splits(members));
+                        + (selection == null ? "split '" + forgetSplit + "'" : forgetSplit)
+                        + (config.getBoolean("unlearn.skip_forgotten") ? " left after lethe.unlearn.skip_forgotten" : "")
+                        + "; its splits: " + splits(members));
             }
             long nRetain = spec.needsRetain() ? retainEx.count() : 0;
             if (spec.needsRetain() && nRetain == 0) {
@@ -197,7 +204,8 @@ public final class UnlearnJob {
                 long forgetCount = nForget;
                 long retainCount = nRetain;
                 result = TrainingLoop.run(spark, store, trainer, loop, objective,
-                        epoch -> plan(forgetRows, retain, forgetCount, retainCount, seed, epoch, batchSize, microBatch),
+                        epoch -> plan(forgetRows, retain, entangled, forgetCount, retainCount, seed, epoch, batchSize,
+                                microBatch),
                         resume);
             }
             Path checkpoint = result.checkpoint();
@@ -299,6 +307,17 @@ public final class UnlearnJob {
      */
     static Dataset<Row> plan(Dataset<Row> forget, Dataset<Row> retain, long nForget, long nRetain, long seed, int epoch,
             int batchSize, int microBatch) {
+        return plan(forget, retain, null, nForget, nRetain, seed, epoch, batchSize, microBatch);
+    }
+
+    /**
+     * As above; with {@code entangled} (forget_sample_id, retain_sample_id, rank: a stats run's
+     * influence_pairs) each forget sample is paired instead with its candidates that are retain
+     * rows, in rank order cycling over epochs (epoch e takes candidate e mod n); forget samples
+     * without candidates keep the seeded pairing. A pure function of ids, like the rest of the plan.
+     */
+    static Dataset<Row> plan(Dataset<Row> forget, Dataset<Row> retain, Dataset<Row> entangled, long nForget,
+            long nRetain, long seed, int epoch, int batchSize, int microBatch) {
         SparkSession spark = forget.sparkSession();
         Dataset<Row> f = EpochPlan.plan(spark, forget, seed, epoch, batchSize, microBatch)
                 .withColumn("role", lit("forget")).withColumn("pair_id", col("sample_id"));
@@ -320,10 +339,30 @@ public final class UnlearnJob {
                     .withColumn("g", col("position").plus(k * nRetain));
             order = order == null ? part : order.unionByName(part);
         }
-        Dataset<Row> paired = f.select(col("step"), col("micro"), col("pair_id"),
-                        col("position").plus(firstG).as("g"))
-                .join(order.drop("step", "micro", "epoch", "position"), "g")
+        Dataset<Row> fSteps = f.select(col("step"), col("micro"), col("pair_id"), col("position").plus(firstG).as("g"));
+        Dataset<Row> chosen = null;
+        if (entangled != null) {
+            Dataset<Row> candidates = entangled.join(retain.select(col("sample_id").as("retain_sample_id")),
+                    "retain_sample_id");
+            org.apache.spark.sql.expressions.WindowSpec byForget = org.apache.spark.sql.expressions.Window
+                    .partitionBy("forget_sample_id");
+            chosen = candidates
+                    .withColumn("_r", org.apache.spark.sql.functions.row_number()
+                            .over(byForget.orderBy(col("rank"), col("retain_sample_id"))))
+                    .withColumn("_n", org.apache.spark.sql.functions.count(lit(1)).over(byForget))
+                    .filter(col("_r").equalTo(org.apache.spark.sql.functions.pmod(lit(epoch), col("_n")).plus(1)))
+                    .select(col("forget_sample_id").as("pair_id"), col("retain_sample_id"));
+            fSteps = fSteps.join(chosen, "pair_id", "left_anti");
+        }
+        Dataset<Row> paired = fSteps.join(order.drop("step", "micro", "epoch", "position"), "g")
                 .withColumn("role", lit("retain"));
+        if (chosen != null) {
+            Dataset<Row> retainRows = retain.withColumnRenamed("sample_id", "retain_sample_id");
+            paired = paired.select(columns.toArray(new Column[0])).unionByName(
+                    f.select(col("step"), col("micro"), col("pair_id")).join(chosen, "pair_id")
+                            .join(retainRows, "retain_sample_id").withColumn("role", lit("retain"))
+                            .select(columns.toArray(new Column[0])));
+        }
         return forgetPart.unionByName(paired.select(columns.toArray(new Column[0])));
     }
 }

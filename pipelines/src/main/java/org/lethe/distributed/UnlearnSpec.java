@@ -165,6 +165,20 @@ public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts,
         if (config.getString("unlearn.forget_split").isBlank()) {
             throw new IllegalArgumentException("lethe.unlearn.forget_split must be set");
         }
+        String selection = config.getString("unlearn.retain_selection");
+        if (!selection.equals("random") && !selection.equals("entangled")) {
+            throw new IllegalArgumentException("lethe.unlearn.retain_selection must be random or entangled, got '"
+                    + selection + "'");
+        }
+        if (selection.equals("entangled") && config.getString("unlearn.stats_run_id").isBlank()) {
+            throw new IllegalArgumentException("lethe.unlearn.retain_selection = entangled needs"
+                    + " lethe.unlearn.stats_run_id (a `lethe stats` run of this model on this dataset)");
+        }
+        if (config.getBoolean("unlearn.skip_forgotten") && (config.getString("unlearn.stats_run_id").isBlank()
+                || config.getString("unlearn.retain_stats_run_id").isBlank())) {
+            throw new IllegalArgumentException("lethe.unlearn.skip_forgotten needs lethe.unlearn.stats_run_id (stats of"
+                    + " this model) and lethe.unlearn.retain_stats_run_id (stats of the retain-only model)");
+        }
         return new UnlearnSpec(method, parts, lr, model, ref, layer, needsRetain, needsRef,
                 needsRefusals, needsMismatch, refusalsOnRetain);
     }

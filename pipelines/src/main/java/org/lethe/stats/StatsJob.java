@@ -1,0 +1,417 @@
+package org.lethe.stats;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.lethe.config.LetheConfig;
+import org.lethe.data.PromptTemplate;
+import org.lethe.data.SampleEncoder;
+import org.lethe.distributed.DataParallelTrainer;
+import org.lethe.distributed.EpochPlan;
+import org.lethe.distributed.ExecutorModelCache;
+import org.lethe.model.CausalLm;
+import org.lethe.model.LoraSettings;
+import org.lethe.model.ModelSettings;
+import org.lethe.store.Fingerprints;
+import org.lethe.store.RunIds;
+import org.lethe.store.TableStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.expr;
+import static org.apache.spark.sql.functions.lit;
+
+/**
+ * The {@code stats} job: for every sample of the configured splits, on executors in padded
+ * batches fixed by sample id, loss statistics (mean NLL, minimum token log-prob, Min-K%, mean
+ * predictive entropy, answer length) and the per-sample gradient's norm; forget and retain
+ * gradients projected by a {@link SeededProjection} and joined block-wise
+ * ({@link InfluenceSearch}) into each forget sample's top-m most similar retain samples
+ * ({@code influence_pairs}) and its entanglement scores (columns of {@code sample_stats}).
+ */
+public final class StatsJob {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StatsJob.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static final String SAMPLE_STATS = "sample_stats";
+    public static final String INFLUENCE_PAIRS = "influence_pairs";
+
+    /** The roles of the described splits, in {@code lethe.stats.splits} order. */
+    public static final List<String> ROLES = List.of("forget", "retain", "holdout");
+
+    /** What executors return per sample (projection null for holdout). */
+    static final StructType COMPUTED = new StructType()
+            .add("role", DataTypes.StringType, false)
+            .add("split", DataTypes.StringType, false)
+            .add("sample_id", DataTypes.StringType, false)
+            .add("batch", DataTypes.IntegerType, false)
+            .add("answer_tokens", DataTypes.IntegerType, false)
+            .add("mean_nll", DataTypes.DoubleType, false)
+            .add("min_logprob", DataTypes.DoubleType, false)
+            .add("min_k", DataTypes.DoubleType, false)
+            .add("mean_entropy", DataTypes.DoubleType, false)
+            .add("grad_norm", DataTypes.DoubleType, false)
+            .add("projection", DataTypes.createArrayType(DataTypes.FloatType, false), true);
+
+    /** The validated settings of {@code lethe.stats}. */
+    public record Settings(String dataset, String dataRun, Map<String, String> splits, int batchSize, int partitions,
+            int projectionDim, int projectionBlock, int topM, int searchBlockSize, long seed, List<String> gradient,
+            LoraSettings lora, double miaK) implements Serializable {
+
+        /** Reads and checks {@code lethe.stats.*}; errors name the key. */
+        public static Settings of(LetheConfig config) {
+            String dataset = config.getString("stats.dataset");
+            if (dataset.isBlank()) {
+                throw new IllegalArgumentException("lethe.stats.dataset must be set");
+            }
+            String dataRun = config.getString("stats.data_run_id").isEmpty() ? "ingest-" + dataset
+                    : config.getString("stats.data_run_id");
+            Map<String, String> splits = new LinkedHashMap<>();
+            for (String role : ROLES) {
+                String s = config.getString("stats.splits." + role);
+                if (!s.isBlank()) {
+                    splits.put(role, s);
+                }
+            }
+            if (splits.isEmpty()) {
+                throw new IllegalArgumentException("lethe.stats.splits: no split is configured");
+            }
+            for (String key : List.of("batch_size", "partitions", "projection_dim", "projection_block", "top_m",
+                    "search_block_size")) {
+                if (config.getInt("stats." + key) <= 0) {
+                    throw new IllegalArgumentException("lethe.stats." + key + " must be > 0, got "
+                            + config.getInt("stats." + key));
+                }
+            }
+            double k = config.getDouble("stats.mia_k");
+            if (!(k > 0 && k <= 1)) {
+                throw new IllegalArgumentException("lethe.stats.mia_k must be in (0, 1], got " + k);
+            }
+            List<String> gradient = config.getStringList("stats.gradient");
+            if (gradient.isEmpty()) {
+                throw new IllegalArgumentException("lethe.stats.gradient must be [lora] or parameter-name patterns");
+            }
+            LoraSettings lora = null;
+            if (gradient.contains("lora")) {
+                if (gradient.size() != 1) {
+                    throw new IllegalArgumentException("lethe.stats.gradient: 'lora' cannot be combined with"
+                            + " parameter patterns, got " + gradient);
+                }
+                lora = DataParallelTrainer.Options.lora(config);
+                if (lora == null) {
+                    int rank = config.getInt("stats.lora_rank");
+                    if (rank <= 0) {
+                        throw new IllegalArgumentException("lethe.stats.lora_rank must be > 0 when lethe.lora.rank is 0"
+                                + " and lethe.stats.gradient = [lora], got " + rank);
+                    }
+                    try {
+                        lora = new LoraSettings(rank, config.getDouble("lora.alpha"),
+                                config.getStringList("lora.target_modules"), config.getLong("lora.seed"));
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("lethe.lora: " + e.getMessage(), e);
+                    }
+                }
+            } else {
+                for (String p : gradient) {
+                    try {
+                        java.util.regex.Pattern.compile(p);
+                    } catch (java.util.regex.PatternSyntaxException e) {
+                        throw new IllegalArgumentException("lethe.stats.gradient: '" + p + "' is not a regular"
+                                + " expression: " + e.getDescription(), e);
+                    }
+                }
+            }
+            return new Settings(dataset, dataRun, splits, config.getInt("stats.batch_size"),
+                    config.getInt("stats.partitions"), config.getInt("stats.projection_dim"),
+                    config.getInt("stats.projection_block"), config.getInt("stats.top_m"),
+                    config.getInt("stats.search_block_size"), config.getLong("stats.seed"), List.copyOf(gradient),
+                    lora, k);
+        }
+    }
+
+    /** What the job did. */
+    public record Summary(String runId, String dataset, String model, Map<String, Long> samples, long gradientParameters,
+            int projectionDim, long pairs, Double meanEntanglement, String modelFingerprint, String dataFingerprint) {
+        public ObjectNode toJson() {
+            ObjectNode o = JSON.createObjectNode();
+            o.put("run_id", runId);
+            o.put("dataset", dataset);
+            o.put("model", model);
+            ObjectNode n = o.putObject("samples");
+            samples.forEach(n::put);
+            o.put("gradient_parameters", gradientParameters);
+            o.put("projection_dim", projectionDim);
+            o.put("influence_pairs", pairs);
+            if (meanEntanglement == null) {
+                o.putNull("mean_entanglement");
+            } else {
+                o.put("mean_entanglement", meanEntanglement);
+            }
+            return o;
+        }
+    }
+
+    private final SparkSession spark;
+    private final TableStore store;
+    private final LetheConfig config;
+
+    public StatsJob(SparkSession spark, TableStore store, LetheConfig config) {
+        this.spark = spark;
+        this.store = store;
+        this.config = config;
+    }
+
+    public Summary run(String runId, String modelDir) {
+        // Everything the config and the model directory decide fails here, before Spark work.
+        RunIds.validate(runId);
+        Settings s = Settings.of(config);
+        if (!Files.isRegularFile(Paths.get(modelDir, "config.json"))
+                && !Files.isRegularFile(Paths.get(modelDir, "adapter_config.json"))) {
+            throw new IllegalArgumentException("--model: " + modelDir + " is not a model directory (no config.json)");
+        }
+        if (!Files.isRegularFile(Paths.get(modelDir, "tokenizer.json"))) {
+            throw new IllegalArgumentException("--model: " + modelDir + " has no tokenizer.json");
+        }
+        ModelSettings modelSettings = ModelSettings.of(config);
+        long gradientParameters;
+        try (CausalLm lm = ExecutorModelCache.load(modelDir, modelSettings, s.lora())) {
+            gradientParameters = parameters(lm, s).stream()
+                    .mapToLong(n -> lm.block().trainableParameters().get(n).getArray().size()).sum();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage().startsWith("lethe.") ? e.getMessage()
+                    : "lethe.stats.gradient: " + e.getMessage(), e);
+        }
+        if (!store.exists("memberships") || !store.exists("examples")) {
+            throw new IllegalArgumentException("no ingested data under " + store.root() + ": run `lethe ingest` first");
+        }
+
+        Dataset<Row> members = store.read("memberships")
+                .filter(col("run_id").equalTo(s.dataRun()).and(col("dataset").equalTo(s.dataset())));
+        Dataset<Row> examples = store.read("examples")
+                .filter(col("run_id").equalTo(s.dataRun()).and(col("dataset").equalTo(s.dataset())));
+        String tokenizerSha = Fingerprints.sha256(new org.apache.hadoop.fs.Path(Paths.get(modelDir, "tokenizer.json")
+                .toUri()), spark.sparkContext().hadoopConfiguration());
+        PromptTemplate template = PromptTemplate.of(config);
+        Dataset<Row> forgetIds = s.splits().containsKey("forget")
+                ? members.filter(col("split").equalTo(s.splits().get("forget"))).select("sample_id").distinct() : null;
+        Dataset<Row> planned = null;
+        for (Map.Entry<String, String> e : s.splits().entrySet()) {
+            Dataset<Row> ids = members.filter(col("split").equalTo(e.getValue())).select("sample_id").distinct();
+            if (e.getKey().equals("retain") && forgetIds != null) {
+                ids = ids.except(forgetIds); // as in unlearn: a sample to forget is never one to keep
+            }
+            Dataset<Row> rows = SampleEncoder.trainingRows(spark, examples.join(ids, "sample_id"), modelDir, template,
+                    tokenizerSha);
+            // Batches are a pure function of the sample ids (EpochPlan's seeded order), never of partitions.
+            Dataset<Row> plan = EpochPlan.plan(spark, rows, s.seed(), -1, s.batchSize(), s.batchSize())
+                    .select(lit(e.getKey()).as("role"), lit(e.getValue()).as("split"), col("sample_id"),
+                            col("step").as("batch"), col("input_ids"), col("labels"));
+            planned = planned == null ? plan : planned.unionByName(plan);
+        }
+        String key = "stats-" + UUID.randomUUID();
+        JavaRDD<Row> computed = planned.repartition(s.partitions(), col("role"), col("batch"))
+                .sortWithinPartitions("role", "batch", "sample_id")
+                .javaRDD().mapPartitions(new Compute(key, modelDir, modelSettings, s));
+        Dataset<Row> stats = spark.createDataFrame(computed, COMPUTED).persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            Map<String, Long> counts = new LinkedHashMap<>();
+            for (String role : s.splits().keySet()) {
+                counts.put(role, 0L);
+            }
+            for (Row r : stats.groupBy("role").count().collectAsList()) {
+                counts.put(r.getString(0), r.getLong(1));
+            }
+            if (counts.values().stream().allMatch(c -> c == 0)) {
+                throw new IllegalArgumentException("lethe.stats.splits: dataset '" + s.dataset() + "' (ingest run "
+                        + s.dataRun() + ") has no samples in " + s.splits().values());
+            }
+            counts.forEach((role, c) -> {
+                if (c == 0) {
+                    LOG.warn("stats {}: split {} ({}) has no samples in dataset {}", runId, s.splits().get(role), role,
+                            s.dataset());
+                }
+            });
+            long nForget = counts.getOrDefault("forget", 0L);
+            long nRetain = counts.getOrDefault("retain", 0L);
+            Dataset<Row> perForget;
+            Dataset<Row> pairs;
+            if (nForget > 0 && nRetain > 0) {
+                InfluenceSearch.Result found = InfluenceSearch.search(spark,
+                        stats.filter(col("role").equalTo("forget")).select(col("sample_id"), col("projection").as("vector")),
+                        stats.filter(col("role").equalTo("retain")).select(col("sample_id"), col("projection").as("vector")),
+                        nForget, nRetain, s.topM(), s.searchBlockSize());
+                perForget = found.forget();
+                pairs = found.pairs();
+            } else {
+                LOG.warn("stats {}: no influence pairs (needs forget and retain samples)", runId);
+                perForget = spark.createDataFrame(List.of(), InfluenceSearch.FORGET);
+                pairs = spark.createDataFrame(List.of(), InfluenceSearch.PAIRS);
+            }
+            pairs = pairs.select(lit(runId).as("run_id"), col("forget_sample_id"), col("retain_sample_id"),
+                    col("similarity"), col("rank")).persist(StorageLevel.MEMORY_AND_DISK());
+            try {
+                Dataset<Row> pf = perForget.select(col("forget_sample_id").as("_forget_id"), col("entanglement"),
+                        col("retain_alignment"));
+                Dataset<Row> base = stats.drop("projection", "batch");
+                Dataset<Row> sampleStats = base
+                        .join(pf, base.col("sample_id").equalTo(pf.col("_forget_id"))
+                                .and(base.col("role").equalTo("forget")), "left")
+                        .select(lit(runId).as("run_id"), lit(s.dataset()).as("dataset"), col("split"), col("role"),
+                                col("sample_id"), col("answer_tokens"), col("mean_nll"), col("min_logprob"),
+                                col("min_k"), col("mean_entropy"), col("grad_norm"), col("entanglement"),
+                                col("retain_alignment"));
+                store.write(SAMPLE_STATS, sampleStats);
+                store.write(INFLUENCE_PAIRS, pairs);
+                long nPairs = pairs.count();
+                Row mean = store.read(SAMPLE_STATS).filter(col("run_id").equalTo(runId))
+                        .agg(expr("avg(entanglement)")).head();
+                Row fp = planned.agg(expr("sum(xxhash64(sample_id, input_ids))")).head();
+                String dataFingerprint = s.dataset() + "/" + s.dataRun() + "/" + s.splits() + "/"
+                        + (fp.isNullAt(0) ? 0 : fp.getLong(0));
+                String modelFingerprint = modelFingerprint(modelDir);
+                LOG.info("stats {}: {} samples {}, {} gradient parameters projected to {}, {} influence pairs", runId,
+                        counts.values().stream().mapToLong(Long::longValue).sum(), counts, gradientParameters,
+                        s.projectionDim(), nPairs);
+                return new Summary(runId, s.dataset(), modelDir, counts, gradientParameters, s.projectionDim(), nPairs,
+                        mean.isNullAt(0) ? null : mean.getDouble(0), modelFingerprint, dataFingerprint);
+            } finally {
+                pairs.unpersist();
+            }
+        } finally {
+            stats.unpersist();
+            release(key);
+        }
+    }
+
+    private String modelFingerprint(String modelDir) {
+        for (String f : List.of("model.safetensors", "adapter_model.safetensors", "model.safetensors.index.json")) {
+            java.nio.file.Path p = Paths.get(modelDir, f);
+            if (Files.isRegularFile(p)) {
+                return Fingerprints.sha256(new org.apache.hadoop.fs.Path(p.toUri()),
+                        spark.sparkContext().hadoopConfiguration());
+            }
+        }
+        return null;
+    }
+
+    /** The parameters whose gradient is taken: the adapters with [lora], else those the patterns match. */
+    static List<String> parameters(CausalLm lm, Settings s) {
+        return DataParallelTrainer.select(lm, s.lora() != null ? List.of() : s.gradient());
+    }
+
+    /** Models of running stats jobs, one per executor JVM (with LoRA attached when configured). */
+    private static final Map<String, CausalLm> MODELS = new ConcurrentHashMap<>();
+
+    private static CausalLm model(String key, String modelDir, ModelSettings settings, LoraSettings lora) {
+        return MODELS.computeIfAbsent(key, k -> ExecutorModelCache.load(modelDir, settings, lora));
+    }
+
+    private static void release(String key) {
+        CausalLm lm = MODELS.remove(key);
+        if (lm != null) {
+            lm.close();
+        }
+    }
+
+    /** The executor side: each batch's statistics, gradients and projections. */
+    static final class Compute implements FlatMapFunction<Iterator<Row>, Row> {
+        private static final long serialVersionUID = 1L;
+        private final String key;
+        private final String modelDir;
+        private final ModelSettings modelSettings;
+        private final Settings settings;
+
+        Compute(String key, String modelDir, ModelSettings modelSettings, Settings settings) {
+            this.key = key;
+            this.modelDir = modelDir;
+            this.modelSettings = modelSettings;
+            this.settings = settings;
+        }
+
+        @Override
+        public Iterator<Row> call(Iterator<Row> rows) {
+            // (role, batch) -> rows in sample id order (the partition is sorted so).
+            TreeMap<String, List<Row>> batches = new TreeMap<>();
+            while (rows.hasNext()) {
+                Row r = rows.next();
+                batches.computeIfAbsent(r.getString(0) + "/" + r.getInt(3), k -> new ArrayList<>()).add(r);
+            }
+            if (batches.isEmpty()) {
+                return java.util.Collections.emptyIterator();
+            }
+            CausalLm lm = model(key, modelDir, modelSettings, settings.lora());
+            List<String> names = parameters(lm, settings);
+            SeededProjection projection = new SeededProjection(settings.seed(), settings.projectionDim(),
+                    settings.projectionBlock());
+            List<Row> out = new ArrayList<>();
+            for (List<Row> batch : batches.values()) {
+                out.addAll(batch(lm, names, projection, batch));
+            }
+            return out.iterator();
+        }
+
+        private List<Row> batch(CausalLm lm, List<String> names, SeededProjection projection, List<Row> batch) {
+            List<long[]> ids = new ArrayList<>();
+            List<long[]> labels = new ArrayList<>();
+            for (Row r : batch) {
+                ids.add(longs(r.getList(4)));
+                labels.add(longs(r.getList(5)));
+            }
+            List<PerSampleGradients.Sample> samples = PerSampleGradients.compute(lm, names, ids, labels,
+                    settings.miaK());
+            String role = batch.get(0).getString(0);
+            float[][] projected = null;
+            if (!role.equals("holdout")) {
+                float[][] grads = samples.stream().map(PerSampleGradients.Sample::gradient).toArray(float[][]::new);
+                projected = projection.project(lm.manager(), grads);
+            }
+            List<Row> out = new ArrayList<>(batch.size());
+            for (int i = 0; i < batch.size(); i++) {
+                Row r = batch.get(i);
+                PerSampleGradients.Sample x = samples.get(i);
+                out.add(RowFactory.create(role, r.getString(1), r.getString(2), r.getInt(3), x.answerTokens(),
+                        x.meanNll(), x.minLogProb(), x.minK(), x.meanEntropy(), x.gradNorm(),
+                        projected == null ? null : boxed(projected[i])));
+            }
+            return out;
+        }
+
+        private static Float[] boxed(float[] v) {
+            Float[] out = new Float[v.length];
+            for (int i = 0; i < v.length; i++) {
+                out[i] = v[i];
+            }
+            return out;
+        }
+
+        private static long[] longs(List<Object> values) {
+            long[] out = new long[values.size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = ((Number) values.get(i)).longValue();
+            }
+            return out;
+        }
+    }
+}
