@@ -43,6 +43,7 @@ public final class Lethe implements Runnable {
      */
     static List<LetheCommand> commands() {
         return List.of(
+                new DemoCommand(),
                 new IngestCommand(),
                 new FinetuneCommand(),
                 new UnlearnCommand(),

@@ -158,6 +158,18 @@ public final class LetheConfig {
         return root.isBlank() ? Optional.empty() : Optional.of(root);
     }
 
+    /** Whether {@code key} (a value or a section) exists. */
+    public boolean has(String key) {
+        JsonNode node = tree;
+        for (String part : qualifiedPath(key)) {
+            node = node.get(part);
+            if (node == null) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The string at {@code key} (with or without the {@code lethe.} prefix). */
     public String getString(String key) {
         JsonNode node = node(key);

@@ -368,8 +368,8 @@ public final class ContinualJob {
     }
 
     private void record(String runId, String job, LetheConfig cfg, Instant started, String model, String data) {
-        new Runs(store).record(RunRecord.started(runId, job, cfg.toJson(), cfg.sha256(), codeVersion,
-                spark.sparkContext().applicationId(), started).withFingerprints(model, data).succeeded(Instant.now()));
+        new Runs(store).recordSucceeded(runId, job, cfg, codeVersion, spark.sparkContext().applicationId(), started,
+                model, data);
     }
 
     private static void putNullable(ObjectNode o, String key, Double v) {

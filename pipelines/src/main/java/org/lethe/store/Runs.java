@@ -49,6 +49,16 @@ public final class Runs {
         store.write(TABLE, store.spark().createDataFrame(List.of(row), SCHEMA), 2, "job");
     }
 
+    /**
+     * Records a job that a composite job (continual, demo) ran inside its own Spark application,
+     * SUCCEEDED now, with the config it ran under.
+     */
+    public void recordSucceeded(String runId, String job, org.lethe.config.LetheConfig config, String codeVersion,
+            String sparkAppId, Instant startedAt, String modelFingerprint, String dataFingerprint) {
+        record(RunRecord.started(runId, job, config.toJson(), config.sha256(), codeVersion, sparkAppId, startedAt)
+                .withFingerprints(modelFingerprint, dataFingerprint).succeeded(Instant.now()));
+    }
+
     /** The row of (runId, job), if recorded. */
     public Optional<RunRecord> get(String runId, String job) {
         if (!store.exists(TABLE)) {
