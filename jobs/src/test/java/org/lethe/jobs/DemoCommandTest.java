@@ -23,7 +23,7 @@ class DemoCommandTest {
         String[] args = {"demo", "--root", root.toString(), "--preset", "quick",
             "--set", "demo.quick.authors=10", "--set", "demo.quick.questions=4", "--set", "demo.quick.vocab_size=300",
             "--set", "demo.quick.model_preset=tiny", "--set", "demo.quick.finetune_epochs=1",
-            "--set", "demo.quick.methods=[grad_ascent, me+gd]", "--set", "demo.quick.unlearn_epochs=1",
+            "--set", "demo.quick.methods=[grad_ascent, \"me+gd\"]", "--set", "demo.quick.unlearn_epochs=1",
             "--set", "demo.quick.eval_max_new_tokens=2", "--set", "model.threads=1"};
         Cli demo = Cli.run(args);
         assertEquals(0, demo.status(), demo.err());
