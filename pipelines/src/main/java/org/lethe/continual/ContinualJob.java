@@ -26,16 +26,12 @@ import org.lethe.unlearn.Methods;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Paths;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 
@@ -329,7 +325,7 @@ public final class ContinualJob {
         String data = s.dataset() + "/" + s.dataRun() + "/" + (kept.isNullAt(0) ? 0 : kept.getLong(0)) + "/"
                 + kept.getLong(1);
         String trainJson = JSON.readTree(train.toJson()).path("lethe").path("train").toString();
-        String id = "retain-" + sha256(data + "\n" + trainJson).substring(0, 16);
+        String id = "retain-" + org.lethe.store.Fingerprints.sha256(data + "\n" + trainJson).substring(0, 16);
         Optional<RunRecord> done = new Runs(store).get(id, "finetune").filter(x -> x.status() == RunStatus.SUCCEEDED);
         String checkpoint;
         if (done.isPresent()) {
@@ -377,14 +373,6 @@ public final class ContinualJob {
             o.putNull(key);
         } else {
             o.put(key, v);
-        }
-    }
-
-    private static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -106,13 +106,7 @@ public final class Requests {
         String time = java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
                 .format(at.atZone(ZoneOffset.UTC));
         String content = at + "\n" + selector.text() + "\n" + method + "\n" + String.join("\n", overrides);
-        try {
-            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(content.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return "req-" + time + "-" + java.util.HexFormat.of().formatHex(d).substring(0, 8);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return "req-" + time + "-" + org.lethe.store.Fingerprints.sha256(content).substring(0, 8);
     }
 
     /**

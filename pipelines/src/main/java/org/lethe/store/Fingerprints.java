@@ -34,4 +34,14 @@ public final class Fingerprints {
             throw new IllegalStateException("SHA-256 is required by the Java platform", e);
         }
     }
+
+    /** Hex SHA-256 of the text's UTF-8 bytes. */
+    public static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by the Java platform", e);
+        }
+    }
 }
