@@ -43,16 +43,22 @@ import static org.apache.spark.sql.functions.col;
  */
 public final class DataParallelTrainer implements AutoCloseable {
 
-    /** What one step did: the summed loss parts, their total, the pre-clipping gradient norm. */
+    /**
+     * What one step did: the summed loss parts, their total, the pre-clipping gradient norm, and
+     * {@code computeSeconds}, the time executors spent in the objective's forward and backward
+     * passes summed over micro-batches (in local mode they run one at a time, so the rest of the
+     * step's wall time is Spark's: scheduling, parameter swap, gradient transfer and reduction,
+     * the update and the broadcast).
+     */
     public record StepReport(long version, double[] parts, double loss, float gradNorm, long tokens,
-            int microBatches) {}
+            int microBatches, double computeSeconds) {}
 
     /**
      * One micro-batch's contribution, or in tree mode the sum of several ({@code micros} of them),
      * computed on an executor; {@code gradient} null: nothing to add.
      */
-    public record MicroGradient(int micro, int micros, double[] parts, long tokens, float[] gradient)
-            implements Serializable {
+    public record MicroGradient(int micro, int micros, double[] parts, long tokens, float[] gradient,
+            double computeSeconds) implements Serializable {
 
         /** The sum of two contributions (tree mode: the order of additions depends on partitioning). */
         MicroGradient plus(MicroGradient o) {
@@ -69,7 +75,8 @@ public final class DataParallelTrainer implements AutoCloseable {
                     g[i] += o.gradient[i];
                 }
             }
-            return new MicroGradient(Math.min(micro, o.micro), micros + o.micros, p, tokens + o.tokens, g);
+            return new MicroGradient(Math.min(micro, o.micro), micros + o.micros, p, tokens + o.tokens, g,
+                    computeSeconds + o.computeSeconds);
         }
     }
 
@@ -263,6 +270,7 @@ public final class DataParallelTrainer implements AutoCloseable {
         results.sort(Comparator.comparingInt(MicroGradient::micro));
         double[] parts = new double[objective.partNames().size()];
         long tokens = 0;
+        double compute = 0;
         float norm;
         try (NDManager m = master.manager().newSubManager()) {
             NDArray total = null;
@@ -275,6 +283,7 @@ public final class DataParallelTrainer implements AutoCloseable {
                     parts[i] += g.parts()[i];
                 }
                 tokens += g.tokens();
+                compute += g.computeSeconds();
             }
             double loss = objective.total(parts);
             if (total == null) {
@@ -300,7 +309,8 @@ public final class DataParallelTrainer implements AutoCloseable {
             version++;
             current = broadcast(ParameterSnapshot.of(master, trained, version));
             snapshot.destroy();
-            return new StepReport(version, parts, loss, norm, tokens, results.stream().mapToInt(MicroGradient::micros).sum());
+            return new StepReport(version, parts, loss, norm, tokens, results.stream().mapToInt(MicroGradient::micros).sum(),
+                    compute);
         }
     }
 
@@ -386,7 +396,11 @@ public final class DataParallelTrainer implements AutoCloseable {
             try (LmTrainer local = new LmTrainer(lm, AdamW.Settings.defaults(), 0)) {
                 local.zeroGradients();
                 try {
+                    // Only the objective's passes: the model swap and the gradient copy are the
+                    // data-parallel machinery's cost, which the step time minus this shows.
+                    long started = System.nanoTime();
                     MicroObjective.MicroLoss loss = objective.backward(models, rows);
+                    double seconds = (System.nanoTime() - started) / 1e9;
                     float[] gradient = null;
                     if (loss.backward()) {
                         Map<String, NDArray> grads = local.gradients();
@@ -396,7 +410,7 @@ public final class DataParallelTrainer implements AutoCloseable {
                             grads.values().forEach(NDArray::close);
                         }
                     }
-                    return new MicroGradient(micro, 1, loss.parts(), loss.tokens(), gradient);
+                    return new MicroGradient(micro, 1, loss.parts(), loss.tokens(), gradient, seconds);
                 } finally {
                     local.zeroGradients();
                 }

@@ -131,7 +131,7 @@ public final class TrainingLoop {
             }
         }
         return RowFactory.create(s.runId(), global, epoch, r.loss(), lr, (double) r.gradNorm(), r.tokens(), seconds,
-                s.job(), forget, retain, terms);
+                s.job(), forget, retain, terms, r.computeSeconds());
     }
 
     private static String terms(LossObjective objective, double[] values) {

@@ -85,9 +85,15 @@ class DataParallelTrainerTest {
             try (DataParallelTrainer trainer = new DataParallelTrainer(SPARK.session(), dir.toString(), settings,
                     DataParallelTrainer.Options.of(AdamW.Settings.defaults(), 1.0, partitions[p]))) {
                 for (int step = 1; step <= 3; step++) {
+                    long started = System.nanoTime();
                     DataParallelTrainer.StepReport r = trainer.step(batch, 1e-2, nll.withCounts(counts), step);
+                    double wall = (System.nanoTime() - started) / 1e9;
                     assertEquals(step, r.version());
                     assertEquals(ROWS / MICRO, r.microBatches());
+                    // Forward/backward time is a real, positive part of the step, never more than it
+                    // (local mode runs the micro-batches' passes one at a time).
+                    assertTrue(r.computeSeconds() > 0 && r.computeSeconds() < wall,
+                            "compute " + r.computeSeconds() + " s of a " + wall + " s step");
                     losses[p] = r.loss();
                 }
                 weights[p] = ParameterSnapshot.of(trainer.model(), 3).values();
@@ -104,8 +110,11 @@ class DataParallelTrainerTest {
                     List.of(), null, null, 0, Long.MAX_VALUE, null, DataParallelTrainer.Reduce.TREE);
             try (DataParallelTrainer trainer = new DataParallelTrainer(SPARK.session(), dir.toString(), settings, tree)) {
                 for (int step = 1; step <= 3; step++) {
+                    long started = System.nanoTime();
                     DataParallelTrainer.StepReport r = trainer.step(batch, 1e-2, nll.withCounts(counts), step);
+                    double wall = (System.nanoTime() - started) / 1e9;
                     assertEquals(ROWS / MICRO, r.microBatches());
+                    assertTrue(r.computeSeconds() > 0 && r.computeSeconds() < wall, "tree: summed over tasks");
                     if (step == 3) {
                         assertEquals(losses[0], r.loss(), 1e-5 * losses[0], "every micro-batch counted once");
                     }
