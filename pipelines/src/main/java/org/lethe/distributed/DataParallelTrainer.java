@@ -236,6 +236,11 @@ public final class DataParallelTrainer implements AutoCloseable {
         return master;
     }
 
+    /** The number of tasks each step runs on (lethe.*.partitions). */
+    public int partitions() {
+        return options.partitions();
+    }
+
     /** The names of the trained parameters, in model order. */
     public List<String> trainedParameters() {
         return trained;
@@ -249,12 +254,31 @@ public final class DataParallelTrainer implements AutoCloseable {
      * @param stepNumber the global step this is, for error messages
      */
     public StepReport step(Dataset<Row> batch, double lr, MicroObjective objective, long stepNumber) {
+        return step(batch, lr, objective, stepNumber, false);
+    }
+
+    /**
+     * Rows hash-partitioned by {@code micro} into the configured number of partitions, as
+     * {@link #step} would shuffle them: a loop partitions a whole epoch's plan once with this and
+     * passes {@code prepartitioned} true, so a step is one narrow Spark stage instead of a shuffle.
+     */
+    public Dataset<Row> partitionByMicro(Dataset<Row> rows) {
+        return rows.repartition(options.partitions(), col("micro"));
+    }
+
+    /**
+     * As {@link #step(Dataset, double, MicroObjective, long)}; {@code prepartitioned}: the batch is
+     * a filter of {@link #partitionByMicro} rows (every micro-batch whole in one partition already).
+     */
+    public StepReport step(Dataset<Row> batch, double lr, MicroObjective objective, long stepNumber,
+            boolean prepartitioned) {
         Broadcast<ParameterSnapshot> snapshot = current;
         List<Column> columns = new ArrayList<>();
         columns.add(col("micro"));
         objective.columns().forEach(c -> columns.add(col(c)));
         boolean tree = options.reduce() == Reduce.TREE;
-        org.apache.spark.api.java.JavaRDD<MicroGradient> gradients = batch.repartition(options.partitions(), col("micro"))
+        Dataset<Row> partitioned = prepartitioned ? batch : partitionByMicro(batch);
+        org.apache.spark.api.java.JavaRDD<MicroGradient> gradients = partitioned
                 .select(columns.toArray(new Column[0])).javaRDD()
                 .mapPartitions(new MicroGradients(cacheKey, modelDir, settings, options.lora(), options.refModelDir(),
                         options.refSettings(), snapshot, objective, tree));

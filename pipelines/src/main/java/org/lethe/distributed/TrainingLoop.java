@@ -70,7 +70,9 @@ public final class TrainingLoop {
                     global += s.stepsPerEpoch(); // an epoch finished before the checkpoint
                     continue;
                 }
-                Dataset<Row> plan = planOf.apply(epoch).persist(StorageLevel.MEMORY_AND_DISK());
+                // Partitioned by micro-batch once per epoch: each step is then one narrow stage over
+                // the cached plan (a shuffle per step cost more than the demo's forward/backward).
+                Dataset<Row> plan = trainer.partitionByMicro(planOf.apply(epoch)).persist(StorageLevel.MEMORY_AND_DISK());
                 try {
                     Map<Integer, long[]> counts = LossObjective.countsByStep(plan, objective.parts(), s.hiddenSize());
                     for (int step = 0; step < s.stepsPerEpoch() && global < end; step++) {
@@ -82,7 +84,7 @@ public final class TrainingLoop {
                         double lr = s.schedule().at(global);
                         long[] stepCounts = counts.getOrDefault(step, new long[objective.parts().size()]);
                         DataParallelTrainer.StepReport r = trainer.step(plan.filter(col("step").equalTo(step)), lr,
-                                objective.withCounts(stepCounts), global);
+                                objective.withCounts(stepCounts), global, true);
                         double seconds = (System.nanoTime() - started) / 1e9;
                         rows.add(row(s, objective, global, epoch, r, lr, seconds));
                         first = Double.isNaN(first) ? r.loss() : first;

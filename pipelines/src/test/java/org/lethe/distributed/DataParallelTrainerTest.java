@@ -103,6 +103,21 @@ class DataParallelTrainerTest {
         assertArrayEquals(weights[0], weights[2], "4 partitions");
         assertEquals(losses[0], losses[2]);
 
+        // A batch partitioned by micro-batch once ahead (what TrainingLoop does per epoch, so a step
+        // needs no shuffle) trains exactly as one shuffled inside the step.
+        try (DataParallelTrainer trainer = new DataParallelTrainer(SPARK.session(), dir.toString(), settings,
+                DataParallelTrainer.Options.of(AdamW.Settings.defaults(), 1.0, 2))) {
+            Dataset<Row> ahead = trainer.partitionByMicro(batch).cache();
+            assertEquals(2, ahead.rdd().getNumPartitions());
+            for (int step = 1; step <= 3; step++) {
+                DataParallelTrainer.StepReport r = trainer.step(ahead.filter("step = 0"), 1e-2, nll.withCounts(counts),
+                        step, true);
+                assertEquals(ROWS / MICRO, r.microBatches());
+            }
+            assertArrayEquals(weights[0], ParameterSnapshot.of(trainer.model(), 3).values(), "partitioned ahead");
+            ahead.unpersist();
+        }
+
         // Tree reduction: tasks add their micro-batches, Spark adds the tasks; equal up to float
         // summation order, within the unlearning issue's bound of 0.1 lr per step.
         for (int p : partitions) {
