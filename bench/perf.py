@@ -52,14 +52,28 @@ def load1():
     return float(open("/proc/loadavg").read().split()[0])
 
 
+def busy_cores(seconds=3.0):
+    """Cores busy over the next few seconds while this script is idle: the others' load right now
+    (the 1-min load average still holds our own previous run for a minute)."""
+    def sample():
+        f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+        return sum(f), f[3] + f[4]
+    t0, i0 = sample()
+    time.sleep(seconds)
+    t1, i1 = sample()
+    return os.cpu_count() * (1 - (i1 - i0) / max(1, t1 - t0))
+
+
 def wait_for_quiet(limit=1.5, poll=60, max_wait=600):
-    """Others share these cores: wait (up to 10 min) until the 1-min load is below the limit."""
+    """Others share these cores: wait (up to 10 min) while they keep more than 1.5 cores busy."""
     waited = 0
-    while load1() > limit and waited < max_wait:
-        log("load %.2f > %.1f, waiting %d s" % (load1(), limit, poll))
+    busy = busy_cores()
+    while busy > limit and waited < max_wait:
+        log("others keep %.2f cores busy > %.1f, waiting %d s" % (busy, limit, poll))
         time.sleep(poll)
         waited += poll
-    LOADS.append(open("/proc/loadavg").read().split()[:3])
+        busy = busy_cores()
+    LOADS.append(open("/proc/loadavg").read().split()[:3] + ["%.2f" % busy])
 
 
 def ref_env():
@@ -222,7 +236,7 @@ def main():
             results["pad/" + model] = {"dynamic": med(dyn), "fixed": med(fixed), "length": longest}
             save()
     if "eval" in parts:
-        for model, prompts in (("demo", 4), ("bench-25m", 2)):
+        for model, prompts in (("demo", 4), ("bench-25m", 1)):
             rows = os.path.join(WORK, "rows-%s-%dx%d.jsonl" % ((model, 64, 32) if model == "demo" else (model, 16, 8)))
             le, re_ = [], []
             for i in range(max(1, a.reps - 1)):
