@@ -70,9 +70,9 @@ public final class TrainingLoop {
                     global += s.stepsPerEpoch(); // an epoch finished before the checkpoint
                     continue;
                 }
-                // Partitioned by micro-batch once per epoch: each step is then one narrow stage over
-                // the cached plan (a shuffle per step cost more than the demo's forward/backward).
-                Dataset<Row> plan = trainer.partitionByMicro(planOf.apply(epoch)).persist(StorageLevel.MEMORY_AND_DISK());
+                Dataset<Row> plan = planOf.apply(epoch).persist(StorageLevel.MEMORY_AND_DISK());
+                // Partitioned by micro-batch once per epoch: a step is then one narrow stage.
+                org.apache.spark.api.java.JavaRDD<Row> epochRows = trainer.epochRows(plan, objective);
                 try {
                     Map<Integer, long[]> counts = LossObjective.countsByStep(plan, objective.parts(), s.hiddenSize());
                     for (int step = 0; step < s.stepsPerEpoch() && global < end; step++) {
@@ -83,8 +83,8 @@ public final class TrainingLoop {
                         long started = System.nanoTime();
                         double lr = s.schedule().at(global);
                         long[] stepCounts = counts.getOrDefault(step, new long[objective.parts().size()]);
-                        DataParallelTrainer.StepReport r = trainer.step(plan.filter(col("step").equalTo(step)), lr,
-                                objective.withCounts(stepCounts), global, true);
+                        DataParallelTrainer.StepReport r = trainer.step(epochRows, step, lr,
+                                objective.withCounts(stepCounts), global);
                         double seconds = (System.nanoTime() - started) / 1e9;
                         rows.add(row(s, objective, global, epoch, r, lr, seconds));
                         first = Double.isNaN(first) ? r.loss() : first;
@@ -99,6 +99,7 @@ public final class TrainingLoop {
                         }
                     }
                 } finally {
+                    epochRows.unpersist();
                     plan.unpersist();
                 }
             }

@@ -23,6 +23,7 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The data-parallel step: partitioning does not change the weights, and it matches one process. */
@@ -107,14 +108,15 @@ class DataParallelTrainerTest {
         // needs no shuffle) trains exactly as one shuffled inside the step.
         try (DataParallelTrainer trainer = new DataParallelTrainer(SPARK.session(), dir.toString(), settings,
                 DataParallelTrainer.Options.of(AdamW.Settings.defaults(), 1.0, 2))) {
-            Dataset<Row> ahead = trainer.partitionByMicro(batch).cache();
-            assertEquals(2, ahead.rdd().getNumPartitions());
+            org.apache.spark.api.java.JavaRDD<Row> ahead = trainer.epochRows(batch, nll);
+            assertEquals(2, ahead.getNumPartitions());
             for (int step = 1; step <= 3; step++) {
-                DataParallelTrainer.StepReport r = trainer.step(ahead.filter("step = 0"), 1e-2, nll.withCounts(counts),
-                        step, true);
+                DataParallelTrainer.StepReport r = trainer.step(ahead, 0, 1e-2, nll.withCounts(counts), step);
                 assertEquals(ROWS / MICRO, r.microBatches());
             }
             assertArrayEquals(weights[0], ParameterSnapshot.of(trainer.model(), 3).values(), "partitioned ahead");
+            assertThrows(IllegalArgumentException.class, () -> trainer.step(ahead, 1, 1e-2, nll.withCounts(counts), 4),
+                    "step 1 has no rows");
             ahead.unpersist();
         }
 
