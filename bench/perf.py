@@ -183,7 +183,11 @@ def main():
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--only", default="", help="comma-separated parts: peak,demo,demo1s,m25,eval,pad")
+    p.add_argument("--summary-only", action="store_true", help="rewrite the summary from target/bench/raw")
     a = p.parse_args()
+    if a.summary_only:
+        summarize(json.load(open(os.path.join(RAW, "results.json"))), a.threads)
+        return
     parts = set(a.only.split(",")) if a.only else {"peak", "demo", "demo1s", "m25", "eval", "pad"}
     prepare()
     t = a.threads
@@ -222,6 +226,19 @@ def main():
                                                              a.reps, rows)
             results["%s/%s" % (name, method)]["config"] = {"model": model, "batch": batch, "micro": micro,
                                                            "steps": steps, "partitions": 2, "lr": lr}
+            save()
+    if "scale" in parts:
+        # Partitions on embedded local[*] (2 cores). One JVM: backward passes are serialized
+        # (one PyTorch autograd pass per JVM), so partitions only overlap the Spark work.
+        rows = os.path.join(WORK, "rows-demo-64x32.jsonl")
+        for parts_n in (1, 2, 4):
+            runs = []
+            for i in range(max(1, a.reps - 1)):
+                wait_for_quiet()
+                l = lethe("unlearn", os.path.join(WORK, "tables"), os.path.join(WORK, "demo"), "grad_diff", 64, 16,
+                          6, parts_n, t, "1e-3", out=os.path.join(RAW, "scale-%d-lethe-%d.json" % (parts_n, i)))
+                runs.append(run_stats(l["steps"]))
+            results["scale/%d" % parts_n] = {k: med([x[k] for x in runs]) for k in runs[0]}
             save()
     if "pad" in parts:
         # What padding every sequence to a fixed length (TOFU pads to its max_length) costs
@@ -319,6 +336,13 @@ def summarize(results, threads):
             "tokens/s", True)
         row("kv_cache_speedup_200_tokens_" + m, e["lethe"]["generate_cache"] / e["lethe"]["generate_nocache"],
             e["ref"]["generate_cache"] / e["ref"]["generate_nocache"], "x", True)
+    for n in (1, 2, 4):
+        sc = results.get("scale/%d" % n)
+        if sc:
+            row("scaling_tokens_per_s_local_partitions_%d_grad_diff_demo_64x16" % n, sc["tokens_per_s"], "",
+                "tokens/s", True)
+            row("scaling_spark_share_local_partitions_%d_grad_diff_demo_64x16" % n, sc["share"], "",
+                "fraction of step", False)
     for model in ("demo", "bench-25m"):
         pd = results.get("pad/" + model)
         if pd:
@@ -339,12 +363,14 @@ def summarize(results, threads):
         f.write("# Lethe vs plain PyTorch (`bench/perf`)\n\n")
         f.write("%s UTC, %s, %d cores (%s), %s threads each side; Lethe: DJL %s / libtorch %s, "
                 "embedded Spark %s; reference: Debian torch %s + OpenBLAS (pthread), OPENBLAS_CORETYPE and "
-                "OPENBLAS_L2_SIZE unset. Load average (1/5/15 min) before measurements: min %s, max %s.\n\n"
+                "OPENBLAS_L2_SIZE unset (neither was set on this machine). Before each measurement: 1-min load "
+                "average %s to %s (mostly our own previous run), cores kept busy by others at most %s.\n\n"
                 % (datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), platform.node() or "host", os.cpu_count(),
                    cpu, threads, "0.35.1", any_run["lethe_torch"] if any_run else "?",
                    any_run["master"] if any_run else "?", any_run["ref_torch"] if any_run else "?",
-                   min(loads, key=lambda x: float(x[0])) if loads else "?",
-                   max(loads, key=lambda x: float(x[0])) if loads else "?"))
+                   min(float(x[0]) for x in loads) if loads else "?",
+                   max(float(x[0]) for x in loads) if loads else "?",
+                   max((float(x[3]) for x in loads if len(x) > 3), default="?")))
         f.write("| metric | lethe | reference | ratio | unit | higher is better |\n|---|---|---|---|---|---|\n")
         for r in rows:
             f.write("| " + " | ".join(r) + " |\n")
