@@ -175,7 +175,8 @@ public final class DataParallelTrainer implements AutoCloseable {
         this.settings = settings;
         this.options = options;
         this.cacheKey = "train-" + UUID.randomUUID();
-        this.master = ExecutorModelCache.load(modelDir, settings, options.lora());
+        // The driver only applies updates: with device = gpu a CPU-only driver still drives GPU tasks.
+        this.master = ExecutorModelCache.load(modelDir, settings.forTrainingDriver(), options.lora());
         try {
             this.trained = select(master, options.trainable());
             long count = trained.stream().mapToLong(n -> ParameterSnapshot.parameter(master, n).getShape().size()).sum();

@@ -4,13 +4,17 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.TaskContext;
+import org.apache.spark.resource.ResourceInformation;
 import org.lethe.config.LetheConfig;
 
 import java.util.Locale;
 
 /**
- * Where and how a model computes: DJL device name (cpu, gpu, gpu:1 ...), compute dtype (float32, or
- * float16 for a frozen base on GPU) and the torch intra-op thread count (0 keeps the engine's default).
+ * Where and how a model computes: device (auto, cpu, gpu, gpu:N; see {@link #resolveDevice}), compute
+ * dtype (float32, or float16 for a frozen base on GPU) and the torch intra-op thread count (0 keeps
+ * the engine's default).
  */
 public record ModelSettings(String device, String dtype, int threads) implements java.io.Serializable {
 
@@ -21,7 +25,7 @@ public record ModelSettings(String device, String dtype, int threads) implements
 
     public ModelSettings {
         if (device == null || device.isBlank()) {
-            throw new IllegalArgumentException("lethe.model.device must name a device (cpu, gpu, gpu:0)");
+            throw new IllegalArgumentException("lethe.model.device must name a device (auto, cpu, gpu, gpu:0)");
         }
         parseDtype(dtype);
         if (threads < 0) {
@@ -60,13 +64,63 @@ public record ModelSettings(String device, String dtype, int threads) implements
     }
 
     /**
-     * Starts the PyTorch engine, applies the thread setting and resolves the device; a GPU that
-     * the engine cannot see is an error, never a silent fallback to CPU.
+     * The settings for a data-parallel job's driver-side master copy (weights and AdamW state, no
+     * forward or backward pass): {@code gpu} / {@code gpu:N} become {@code auto} there, so a driver
+     * without a GPU drives GPU executors; the tasks still hold to the strict rule.
+     */
+    public ModelSettings forTrainingDriver() {
+        return device.toLowerCase(Locale.ROOT).startsWith("gpu") ? new ModelSettings("auto", dtype, threads) : this;
+    }
+
+    /**
+     * Starts the PyTorch engine, applies the thread setting and resolves the device. The rule:
+     * <ul>
+     * <li>{@code cpu}: the CPU.
+     * <li>{@code gpu}: in a Spark task that Spark assigned a GPU ({@code spark.task.resource.gpu.amount}),
+     * that address; in a task of a cluster executor without one, an error; elsewhere (the driver,
+     * {@code local[*]} tasks) GPU 0.
+     * <li>{@code gpu:N}: GPU N, whatever Spark assigned.
+     * <li>{@code auto}: the GPU {@code gpu} would pick when the engine sees a GPU (and, in a task of
+     * a cluster executor, Spark assigned one), else the CPU.
+     * </ul>
+     * A GPU the engine cannot see (no CUDA driver, or the CPU natives) is an error naming the key,
+     * never a silent fallback to the CPU.
      */
     public Device resolveDevice() {
         Engine engine = Engine.getEngine("PyTorch");
         if (threads > 0 && JniUtils.getNumThreads() != threads) {
             JniUtils.setNumThreads(threads);
+        }
+        String name = device.toLowerCase(Locale.ROOT);
+        if (name.equals("cpu")) {
+            return Device.cpu();
+        }
+        TaskContext task = TaskContext.get();
+        String assigned = assignedGpu(task);
+        boolean clusterTask = task != null && SparkEnv.get() != null
+                && !"driver".equals(SparkEnv.get().executorId());
+        if (name.equals("auto")) {
+            if (clusterTask && assigned == null) {
+                return Device.cpu();
+            }
+            // Only now ask the engine to count GPUs (the probe logs CUDA noise on CPU hosts).
+            return engine.getGpuCount() > 0 ? checkedGpu(engine, assigned == null ? 0 : ordinal(assigned), assigned)
+                    : Device.cpu();
+        }
+        if (name.equals("gpu")) {
+            if (assigned != null) {
+                return checkedGpu(engine, ordinal(assigned), assigned);
+            }
+            if (clusterTask) {
+                throw new IllegalArgumentException("lethe.model.device = 'gpu' but Spark assigned this task no GPU:"
+                        + " set spark.executor.resource.gpu.amount, spark.task.resource.gpu.amount and a discovery"
+                        + " script (deploy/spark-defaults-gpu.conf), or use device = auto");
+            }
+            return checkedGpu(engine, 0, null);
+        }
+        if (name.matches("gpu:[0-9]+")) {
+            // Parsed here: DJL's parser rejects a GPU id its engine cannot see, without saying why.
+            return checkedGpu(engine, Integer.parseInt(name.substring(4)), null);
         }
         Device d;
         try {
@@ -74,11 +128,40 @@ public record ModelSettings(String device, String dtype, int threads) implements
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("lethe.model.device: cannot parse '" + device + "'", e);
         }
-        // Only a GPU request asks the engine to count GPUs (the probe logs CUDA noise on CPU hosts).
-        if (d.isGpu() && d.getDeviceId() >= engine.getGpuCount()) {
-            throw new IllegalArgumentException("lethe.model.device = '" + device + "' but the PyTorch"
-                    + " engine sees " + engine.getGpuCount() + " GPU(s)");
+        return d.isGpu() ? checkedGpu(engine, d.getDeviceId(), null) : d;
+    }
+
+    /** The first GPU address Spark assigned {@code task}, or null. */
+    private static String assignedGpu(TaskContext task) {
+        if (task == null) {
+            return null;
         }
-        return d;
+        scala.Option<ResourceInformation> gpu = task.resources().get("gpu");
+        if (gpu.isEmpty() || gpu.get().addresses().length == 0) {
+            return null;
+        }
+        return gpu.get().addresses()[0];
+    }
+
+    private int ordinal(String address) {
+        try {
+            return Integer.parseInt(address.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("lethe.model.device = '" + device + "': Spark assigned GPU address '"
+                    + address + "', which is not a CUDA device ordinal (check the GPU discovery script)", e);
+        }
+    }
+
+    private Device checkedGpu(Engine engine, int id, String sparkAddress) {
+        int count = engine.getGpuCount();
+        if (id >= count) {
+            String where = sparkAddress == null ? "GPU " + id
+                    : "Spark assigned this task GPU address " + sparkAddress + " (spark.task.resource.gpu.amount)";
+            String seen = count == 0 ? "sees no GPU: CUDA is unavailable (no CUDA driver, or a jar built without"
+                    + " -Pcuda carries only the CPU natives)" : "sees only " + count + " GPU(s)";
+            throw new IllegalArgumentException("lethe.model.device = '" + device + "': " + where + ", but the PyTorch"
+                    + " engine " + seen + "; refusing to fall back to the CPU");
+        }
+        return Device.gpu(id);
     }
 }
