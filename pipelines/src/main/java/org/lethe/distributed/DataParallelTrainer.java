@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
@@ -12,6 +13,7 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 import org.lethe.model.AdamW;
 import org.lethe.model.Autograd;
 import org.lethe.model.CausalLm;
@@ -43,16 +45,22 @@ import static org.apache.spark.sql.functions.col;
  */
 public final class DataParallelTrainer implements AutoCloseable {
 
-    /** What one step did: the summed loss parts, their total, the pre-clipping gradient norm. */
+    /**
+     * What one step did: the summed loss parts, their total, the pre-clipping gradient norm, and
+     * {@code computeSeconds}, the time executors spent in the objective's forward and backward
+     * passes summed over micro-batches (in local mode they run one at a time, so the rest of the
+     * step's wall time is Spark's: scheduling, parameter swap, gradient transfer and reduction,
+     * the update and the broadcast).
+     */
     public record StepReport(long version, double[] parts, double loss, float gradNorm, long tokens,
-            int microBatches) {}
+            int microBatches, double computeSeconds) {}
 
     /**
      * One micro-batch's contribution, or in tree mode the sum of several ({@code micros} of them),
      * computed on an executor; {@code gradient} null: nothing to add.
      */
-    public record MicroGradient(int micro, int micros, double[] parts, long tokens, float[] gradient)
-            implements Serializable {
+    public record MicroGradient(int micro, int micros, double[] parts, long tokens, float[] gradient,
+            double computeSeconds) implements Serializable {
 
         /** The sum of two contributions (tree mode: the order of additions depends on partitioning). */
         MicroGradient plus(MicroGradient o) {
@@ -69,7 +77,8 @@ public final class DataParallelTrainer implements AutoCloseable {
                     g[i] += o.gradient[i];
                 }
             }
-            return new MicroGradient(Math.min(micro, o.micro), micros + o.micros, p, tokens + o.tokens, g);
+            return new MicroGradient(Math.min(micro, o.micro), micros + o.micros, p, tokens + o.tokens, g,
+                    computeSeconds + o.computeSeconds);
         }
     }
 
@@ -230,6 +239,11 @@ public final class DataParallelTrainer implements AutoCloseable {
         return master;
     }
 
+    /** The number of tasks each step runs on (lethe.*.partitions). */
+    public int partitions() {
+        return options.partitions();
+    }
+
     /** The names of the trained parameters, in model order. */
     public List<String> trainedParameters() {
         return trained;
@@ -243,13 +257,47 @@ public final class DataParallelTrainer implements AutoCloseable {
      * @param stepNumber the global step this is, for error messages
      */
     public StepReport step(Dataset<Row> batch, double lr, MicroObjective objective, long stepNumber) {
-        Broadcast<ParameterSnapshot> snapshot = current;
         List<Column> columns = new ArrayList<>();
         columns.add(col("micro"));
         objective.columns().forEach(c -> columns.add(col(c)));
+        return run(batch.repartition(options.partitions(), col("micro")).select(columns.toArray(new Column[0]))
+                .javaRDD(), lr, objective, stepNumber);
+    }
+
+    /**
+     * A whole epoch's rows (an int {@code step}, {@code micro} and the objective's columns),
+     * hash-partitioned by micro-batch into the configured partitions once and cached as an RDD, so
+     * that each {@link #step(JavaRDD, int, double, MicroObjective, long)} is one narrow Spark stage:
+     * no shuffle and no query planning per step (on the demo they cost more than a third of a
+     * step). The caller unpersists it after the epoch.
+     */
+    public JavaRDD<Row> epochRows(Dataset<Row> plan, MicroObjective objective) {
+        List<Column> columns = new ArrayList<>(List.of(col("step"), col("micro")));
+        objective.columns().forEach(c -> columns.add(col(c)));
+        return plan.repartition(options.partitions(), col("micro")).select(columns.toArray(new Column[0])).javaRDD()
+                .persist(StorageLevel.MEMORY_AND_DISK());
+    }
+
+    /** One optimizer step over the rows of step {@code step} (0-based in the epoch) of {@link #epochRows}. */
+    public StepReport step(JavaRDD<Row> epochRows, int step, double lr, MicroObjective objective, long stepNumber) {
+        return run(epochRows.filter(r -> r.getInt(0) == step).map(DataParallelTrainer::withoutFirst), lr, objective,
+                stepNumber);
+    }
+
+    private static Row withoutFirst(Row r) {
+        Object[] values = new Object[r.size() - 1];
+        for (int i = 1; i < r.size(); i++) {
+            values[i - 1] = r.get(i);
+        }
+        return org.apache.spark.sql.RowFactory.create(values);
+    }
+
+    /** The step over rows of {@code micro} and the objective's columns, micro-batches whole per partition. */
+    private StepReport run(org.apache.spark.api.java.JavaRDD<Row> rows, double lr, MicroObjective objective,
+            long stepNumber) {
+        Broadcast<ParameterSnapshot> snapshot = current;
         boolean tree = options.reduce() == Reduce.TREE;
-        org.apache.spark.api.java.JavaRDD<MicroGradient> gradients = batch.repartition(options.partitions(), col("micro"))
-                .select(columns.toArray(new Column[0])).javaRDD()
+        org.apache.spark.api.java.JavaRDD<MicroGradient> gradients = rows
                 .mapPartitions(new MicroGradients(cacheKey, modelDir, settings, options.lora(), options.refModelDir(),
                         options.refSettings(), snapshot, objective, tree));
         List<MicroGradient> results = new ArrayList<>();
@@ -264,6 +312,7 @@ public final class DataParallelTrainer implements AutoCloseable {
         results.sort(Comparator.comparingInt(MicroGradient::micro));
         double[] parts = new double[objective.partNames().size()];
         long tokens = 0;
+        double compute = 0;
         float norm;
         try (NDManager m = master.manager().newSubManager()) {
             NDArray total = null;
@@ -276,6 +325,7 @@ public final class DataParallelTrainer implements AutoCloseable {
                     parts[i] += g.parts()[i];
                 }
                 tokens += g.tokens();
+                compute += g.computeSeconds();
             }
             double loss = objective.total(parts);
             if (total == null) {
@@ -301,7 +351,8 @@ public final class DataParallelTrainer implements AutoCloseable {
             version++;
             current = broadcast(ParameterSnapshot.of(master, trained, version));
             snapshot.destroy();
-            return new StepReport(version, parts, loss, norm, tokens, results.stream().mapToInt(MicroGradient::micros).sum());
+            return new StepReport(version, parts, loss, norm, tokens, results.stream().mapToInt(MicroGradient::micros).sum(),
+                    compute);
         }
     }
 
@@ -387,7 +438,11 @@ public final class DataParallelTrainer implements AutoCloseable {
             try (LmTrainer local = new LmTrainer(lm, AdamW.Settings.defaults(), 0)) {
                 local.zeroGradients();
                 try {
+                    // Only the objective's passes: the model swap and the gradient copy are the
+                    // data-parallel machinery's cost, which the step time minus this shows.
+                    long started = System.nanoTime();
                     MicroObjective.MicroLoss loss = objective.backward(models, rows);
+                    double seconds = (System.nanoTime() - started) / 1e9;
                     float[] gradient = null;
                     if (loss.backward()) {
                         Map<String, NDArray> grads = local.gradients();
@@ -397,7 +452,7 @@ public final class DataParallelTrainer implements AutoCloseable {
                             grads.values().forEach(NDArray::close);
                         }
                     }
-                    return new MicroGradient(micro, 1, loss.parts(), loss.tokens(), gradient);
+                    return new MicroGradient(micro, 1, loss.parts(), loss.tokens(), gradient, seconds);
                 } finally {
                     local.zeroGradients();
                 }

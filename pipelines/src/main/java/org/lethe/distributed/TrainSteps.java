@@ -24,7 +24,8 @@ public final class TrainSteps {
             .add("job", DataTypes.StringType, true)
             .add("forget_loss", DataTypes.DoubleType, true)
             .add("retain_loss", DataTypes.DoubleType, true)
-            .add("terms", DataTypes.createMapType(DataTypes.StringType, DataTypes.DoubleType, false), true);
+            .add("terms", DataTypes.createMapType(DataTypes.StringType, DataTypes.DoubleType, false), true)
+            .add("compute_seconds", DataTypes.DoubleType, true);
 
     private TrainSteps() {}
 }

@@ -71,6 +71,8 @@ public final class TrainingLoop {
                     continue;
                 }
                 Dataset<Row> plan = planOf.apply(epoch).persist(StorageLevel.MEMORY_AND_DISK());
+                // Partitioned by micro-batch once per epoch: a step is then one narrow stage.
+                org.apache.spark.api.java.JavaRDD<Row> epochRows = trainer.epochRows(plan, objective);
                 try {
                     Map<Integer, long[]> counts = LossObjective.countsByStep(plan, objective.parts(), s.hiddenSize());
                     for (int step = 0; step < s.stepsPerEpoch() && global < end; step++) {
@@ -81,7 +83,7 @@ public final class TrainingLoop {
                         long started = System.nanoTime();
                         double lr = s.schedule().at(global);
                         long[] stepCounts = counts.getOrDefault(step, new long[objective.parts().size()]);
-                        DataParallelTrainer.StepReport r = trainer.step(plan.filter(col("step").equalTo(step)), lr,
+                        DataParallelTrainer.StepReport r = trainer.step(epochRows, step, lr,
                                 objective.withCounts(stepCounts), global);
                         double seconds = (System.nanoTime() - started) / 1e9;
                         rows.add(row(s, objective, global, epoch, r, lr, seconds));
@@ -97,6 +99,7 @@ public final class TrainingLoop {
                         }
                     }
                 } finally {
+                    epochRows.unpersist();
                     plan.unpersist();
                 }
             }
@@ -131,7 +134,7 @@ public final class TrainingLoop {
             }
         }
         return RowFactory.create(s.runId(), global, epoch, r.loss(), lr, (double) r.gradNorm(), r.tokens(), seconds,
-                s.job(), forget, retain, terms);
+                s.job(), forget, retain, terms, r.computeSeconds());
     }
 
     private static String terms(LossObjective objective, double[] values) {

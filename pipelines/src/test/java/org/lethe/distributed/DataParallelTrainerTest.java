@@ -23,6 +23,7 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The data-parallel step: partitioning does not change the weights, and it matches one process. */
@@ -85,9 +86,15 @@ class DataParallelTrainerTest {
             try (DataParallelTrainer trainer = new DataParallelTrainer(SPARK.session(), dir.toString(), settings,
                     DataParallelTrainer.Options.of(AdamW.Settings.defaults(), 1.0, partitions[p]))) {
                 for (int step = 1; step <= 3; step++) {
+                    long started = System.nanoTime();
                     DataParallelTrainer.StepReport r = trainer.step(batch, 1e-2, nll.withCounts(counts), step);
+                    double wall = (System.nanoTime() - started) / 1e9;
                     assertEquals(step, r.version());
                     assertEquals(ROWS / MICRO, r.microBatches());
+                    // Forward/backward time is a real, positive part of the step, never more than it
+                    // (local mode runs the micro-batches' passes one at a time).
+                    assertTrue(r.computeSeconds() > 0 && r.computeSeconds() < wall,
+                            "compute " + r.computeSeconds() + " s of a " + wall + " s step");
                     losses[p] = r.loss();
                 }
                 weights[p] = ParameterSnapshot.of(trainer.model(), 3).values();
@@ -97,6 +104,22 @@ class DataParallelTrainerTest {
         assertArrayEquals(weights[0], weights[2], "4 partitions");
         assertEquals(losses[0], losses[2]);
 
+        // A batch partitioned by micro-batch once ahead (what TrainingLoop does per epoch, so a step
+        // needs no shuffle) trains exactly as one shuffled inside the step.
+        try (DataParallelTrainer trainer = new DataParallelTrainer(SPARK.session(), dir.toString(), settings,
+                DataParallelTrainer.Options.of(AdamW.Settings.defaults(), 1.0, 2))) {
+            org.apache.spark.api.java.JavaRDD<Row> ahead = trainer.epochRows(batch, nll);
+            assertEquals(2, ahead.getNumPartitions());
+            for (int step = 1; step <= 3; step++) {
+                DataParallelTrainer.StepReport r = trainer.step(ahead, 0, 1e-2, nll.withCounts(counts), step);
+                assertEquals(ROWS / MICRO, r.microBatches());
+            }
+            assertArrayEquals(weights[0], ParameterSnapshot.of(trainer.model(), 3).values(), "partitioned ahead");
+            assertThrows(IllegalArgumentException.class, () -> trainer.step(ahead, 1, 1e-2, nll.withCounts(counts), 4),
+                    "step 1 has no rows");
+            ahead.unpersist();
+        }
+
         // Tree reduction: tasks add their micro-batches, Spark adds the tasks; equal up to float
         // summation order, within the unlearning issue's bound of 0.1 lr per step.
         for (int p : partitions) {
@@ -104,8 +127,11 @@ class DataParallelTrainerTest {
                     List.of(), null, null, 0, Long.MAX_VALUE, null, DataParallelTrainer.Reduce.TREE);
             try (DataParallelTrainer trainer = new DataParallelTrainer(SPARK.session(), dir.toString(), settings, tree)) {
                 for (int step = 1; step <= 3; step++) {
+                    long started = System.nanoTime();
                     DataParallelTrainer.StepReport r = trainer.step(batch, 1e-2, nll.withCounts(counts), step);
+                    double wall = (System.nanoTime() - started) / 1e9;
                     assertEquals(ROWS / MICRO, r.microBatches());
+                    assertTrue(r.computeSeconds() > 0 && r.computeSeconds() < wall, "tree: summed over tasks");
                     if (step == 3) {
                         assertEquals(losses[0], r.loss(), 1e-5 * losses[0], "every micro-batch counted once");
                     }

@@ -57,6 +57,12 @@ class FinetuneJobTest {
                 .select("step"), "step");
         assertEquals(8, rows.size());
         assertEquals(List.of(8L), rows.get(7));
+        // Each step's forward/backward time is recorded and is a part of its wall time.
+        for (List<Object> r : TestSpark.rows(store.read("train_steps").filter("run_id = 'straight'")
+                .select("step", "compute_seconds", "seconds"), "step")) {
+            double compute = (Double) r.get(1);
+            assertTrue(compute > 0 && compute < (Double) r.get(2), "step " + r.get(0) + ": " + r);
+        }
     }
 
     private static FinetuneJob.Summary run(TableStore store, List<String> common, String output, String runId,

@@ -91,11 +91,11 @@ class ReportTest {
         List<Row> steps = new ArrayList<>();
         for (long s = 1; s <= 10; s++) {
             steps.add(RowFactory.create("npo", s, 0, 3.0 - 0.1 * s, 1e-5, 1.0, 100L, 0.5, "unlearn", 2.0 - 0.1 * s,
-                    s == 3 ? null : 1.0, Map.of("npo", 2.0 - 0.1 * s)));
+                    s == 3 ? null : 1.0, Map.of("npo", 2.0 - 0.1 * s), 0.4));
         }
         // 1,000 steps: bins of ceil(1000 / 400) = 3 steps
         for (long s = 1; s <= 1000; s++) {
-            steps.add(RowFactory.create("target", s, 0, 10.0 / s, 1e-4, 1.0, 100L, 0.5, "finetune", null, null, null));
+            steps.add(RowFactory.create("target", s, 0, 10.0 / s, 1e-4, 1.0, 100L, 0.5, "finetune", null, null, null, null));
         }
         store.write("train_steps", SPARK.session().createDataFrame(steps, TrainSteps.SCHEMA));
 
