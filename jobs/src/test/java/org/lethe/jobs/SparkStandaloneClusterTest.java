@@ -22,10 +22,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.distributed.Checkpoints;
-import org.lethe.model.CausalLm;
-import org.lethe.model.LmTokenizer;
-import org.lethe.model.ModelPresets;
-import org.lethe.model.ModelSettings;
+import org.lethe.testing.TinyModels;
 
 /**
  * A real Spark standalone cluster (a master and two 1-core workers as separate JVMs on 127.0.0.1)
@@ -77,12 +74,7 @@ class SparkStandaloneClusterTest {
         // A 3-author benchmark (forget10: 10 samples) and a tiny model trained from scratch, as UnlearnJobTest.
         bench = tmp.resolve("bench");
         FictitiousAuthors.generate(1, 3, 10).write(bench, 512);
-        model = tmp.resolve("model");
-        Path tokenizer = bench.resolve("tokenizer.json");
-        try (CausalLm lm = CausalLm.fresh(ModelPresets.config("tiny", LmTokenizer.vocabularySize(tokenizer)),
-                ModelSettings.defaults(), 7, tokenizer)) {
-            lm.save(model);
-        }
+        model = TinyModels.save(bench, 7, tmp.resolve("model"));
     }
 
     @AfterAll

@@ -9,11 +9,8 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import org.lethe.model.CausalLm;
-import org.lethe.model.LmTokenizer;
-import org.lethe.model.ModelPresets;
-import org.lethe.model.ModelSettings;
 import org.lethe.testing.TestSpark;
+import org.lethe.testing.TinyModels;
 
 /** lethe stats through the CLI: JSON on stdout, the tables, the runs row; a bad key fails naming it. */
 class StatsCommandTest {
@@ -30,12 +27,7 @@ class StatsCommandTest {
         Cli ingest = Cli.run("ingest", "--format", "tofu", "--input", bench.toString(), "--root", root,
                 "--dataset", "synth");
         assertEquals(0, ingest.status(), ingest.err());
-        Path model = tmp.resolve("model");
-        Path tokenizer = bench.resolve("tokenizer.json");
-        try (CausalLm lm = CausalLm.fresh(ModelPresets.config("tiny", LmTokenizer.vocabularySize(tokenizer)),
-                ModelSettings.defaults(), 7, tokenizer)) {
-            lm.save(model);
-        }
+        Path model = TinyModels.save(bench, 7, tmp.resolve("model"));
         Cli stats = Cli.run("stats", "--root", root, "--run-id", "s1", "--model", model.toString(),
                 "--set", "stats.dataset=synth", "--set", "stats.projection_dim=32", "--set", "stats.top_m=2",
                 "--set", "stats.batch_size=3", "--set", "model.threads=1");

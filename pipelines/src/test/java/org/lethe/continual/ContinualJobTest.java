@@ -9,10 +9,6 @@ import org.lethe.config.LetheConfig;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
 import org.lethe.distributed.Checkpoints;
-import org.lethe.model.CausalLm;
-import org.lethe.model.LmTokenizer;
-import org.lethe.model.ModelPresets;
-import org.lethe.model.ModelSettings;
 import org.lethe.store.TableStore;
 import org.lethe.testing.FileSnapshots;
 import org.lethe.testing.TestSpark;
@@ -35,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.lethe.testing.TinyModels;
 
 /** Continual unlearning on a tiny model and a 4-author benchmark (6 questions each). */
 class ContinualJobTest {
@@ -51,12 +48,7 @@ class ContinualJobTest {
     static void data() throws Exception {
         bench = shared.resolve("bench");
         FictitiousAuthors.generate(5, 4, 6).write(bench, 512);
-        model = shared.resolve("model");
-        Path tokenizer = bench.resolve("tokenizer.json");
-        try (CausalLm lm = CausalLm.fresh(ModelPresets.config("tiny", LmTokenizer.vocabularySize(tokenizer)),
-                ModelSettings.defaults(), 3, tokenizer)) {
-            lm.save(model);
-        }
+        model = TinyModels.save(bench, 3, shared.resolve("model"));
     }
 
     private static TableStore root(Path dir) {

@@ -9,8 +9,6 @@ import org.lethe.config.LetheConfig;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
 import org.lethe.model.CausalLm;
-import org.lethe.model.LmTokenizer;
-import org.lethe.model.ModelPresets;
 import org.lethe.model.ModelSettings;
 import org.lethe.store.TableStore;
 import org.lethe.testing.TestSpark;
@@ -29,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.lethe.testing.TinyModels;
 
 /** The unlearn job on a tiny model and a 3-author benchmark (forget10: 10 samples, retain90: 20). */
 class UnlearnJobTest {
@@ -48,12 +47,7 @@ class UnlearnJobTest {
         store = new TableStore(SPARK.session(), shared.resolve("root").toString());
         new IngestJob(SPARK.session(), store, LetheConfig.defaults()).run(new IngestJob.Request(
                 IngestJob.Format.TOFU, bench.toString(), "synth", "ingest-synth", null, true, null));
-        model = shared.resolve("model");
-        Path tokenizer = bench.resolve("tokenizer.json");
-        try (CausalLm lm = CausalLm.fresh(ModelPresets.config("tiny", LmTokenizer.vocabularySize(tokenizer)),
-                ModelSettings.defaults(), 7, tokenizer)) {
-            lm.save(model);
-        }
+        model = TinyModels.save(bench, 7, shared.resolve("model"));
     }
 
     private static List<String> common(Path output, String method, String... extra) {

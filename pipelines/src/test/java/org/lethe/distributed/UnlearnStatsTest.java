@@ -12,10 +12,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
-import org.lethe.model.CausalLm;
-import org.lethe.model.LmTokenizer;
-import org.lethe.model.ModelPresets;
-import org.lethe.model.ModelSettings;
 import org.lethe.stats.StatsJob;
 import org.lethe.store.TableStore;
 import org.lethe.testing.TestSpark;
@@ -35,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.lethe.testing.TinyModels;
 
 /** unlearn with statistics of `lethe stats` runs: entangled retain selection and skip_forgotten. */
 class UnlearnStatsTest {
@@ -55,15 +52,8 @@ class UnlearnStatsTest {
         store = new TableStore(SPARK.session(), shared.resolve("root").toString());
         new IngestJob(SPARK.session(), store, LetheConfig.defaults()).run(new IngestJob.Request(
                 IngestJob.Format.TOFU, bench.toString(), "synth", "ingest-synth", null, true, null));
-        Path tokenizer = bench.resolve("tokenizer.json");
-        model = shared.resolve("model");
-        retainModel = shared.resolve("retain-model");
-        for (Object[] m : new Object[][] {{model, 7L}, {retainModel, 8L}}) {
-            try (CausalLm lm = CausalLm.fresh(ModelPresets.config("tiny", LmTokenizer.vocabularySize(tokenizer)),
-                    ModelSettings.defaults(), (long) m[1], tokenizer)) {
-                lm.save((Path) m[0]);
-            }
-        }
+        model = TinyModels.save(bench, 7, shared.resolve("model"));
+        retainModel = TinyModels.save(bench, 8, shared.resolve("retain-model"));
         for (Object[] run : new Object[][] {{"stats-target", model}, {"stats-retain", retainModel}}) {
             new StatsJob(SPARK.session(), store, LetheConfig.load(Optional.empty(), List.of("stats.dataset=synth",
                     "stats.splits.holdout=\"\"", "stats.projection_dim=64", "stats.top_m=3", "model.threads=1")))

@@ -12,8 +12,6 @@ import org.lethe.data.PromptTemplate;
 import org.lethe.model.CausalLm;
 import org.lethe.model.GreedyDecoder;
 import org.lethe.model.LmScorer;
-import org.lethe.model.LmTokenizer;
-import org.lethe.model.ModelPresets;
 import org.lethe.model.ModelSettings;
 import org.lethe.store.TableStore;
 import org.lethe.testing.TestSpark;
@@ -30,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.lethe.testing.TinyModels;
 
 /** evaluate on a tiny model: every per-sample value equals the same quantity computed one sample at a time. */
 class EvaluateJobTest {
@@ -49,12 +48,7 @@ class EvaluateJobTest {
         store = new TableStore(SPARK.session(), shared.resolve("root").toString());
         new IngestJob(SPARK.session(), store, LetheConfig.defaults()).run(new IngestJob.Request(
                 IngestJob.Format.TOFU, bench.toString(), "synth", "ingest-synth", null, true, null));
-        model = shared.resolve("model");
-        Path tokenizer = bench.resolve("tokenizer.json");
-        try (CausalLm lm = CausalLm.fresh(ModelPresets.config("tiny", LmTokenizer.vocabularySize(tokenizer)),
-                ModelSettings.defaults(), 11, tokenizer)) {
-            lm.save(model);
-        }
+        model = TinyModels.save(bench, 11, shared.resolve("model"));
     }
 
     private static LetheConfig config(String... extra) {
