@@ -12,6 +12,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.lethe.model.AdamW;
@@ -239,11 +240,6 @@ public final class DataParallelTrainer implements AutoCloseable {
         return master;
     }
 
-    /** The number of tasks each step runs on (lethe.*.partitions). */
-    public int partitions() {
-        return options.partitions();
-    }
-
     /** The names of the trained parameters, in model order. */
     public List<String> trainedParameters() {
         return trained;
@@ -257,11 +253,18 @@ public final class DataParallelTrainer implements AutoCloseable {
      * @param stepNumber the global step this is, for error messages
      */
     public StepReport step(Dataset<Row> batch, double lr, MicroObjective objective, long stepNumber) {
+        return run(byMicro(batch, List.of("micro"), objective), lr, objective, stepNumber);
+    }
+
+    /**
+     * The {@code leading} columns and the objective's, hash-partitioned by micro-batch into the
+     * configured partitions (a micro-batch never spans two tasks).
+     */
+    private JavaRDD<Row> byMicro(Dataset<Row> rows, List<String> leading, MicroObjective objective) {
         List<Column> columns = new ArrayList<>();
-        columns.add(col("micro"));
+        leading.forEach(c -> columns.add(col(c)));
         objective.columns().forEach(c -> columns.add(col(c)));
-        return run(batch.repartition(options.partitions(), col("micro")).select(columns.toArray(new Column[0]))
-                .javaRDD(), lr, objective, stepNumber);
+        return rows.repartition(options.partitions(), col("micro")).select(columns.toArray(new Column[0])).javaRDD();
     }
 
     /**
@@ -272,10 +275,7 @@ public final class DataParallelTrainer implements AutoCloseable {
      * step). The caller unpersists it after the epoch.
      */
     public JavaRDD<Row> epochRows(Dataset<Row> plan, MicroObjective objective) {
-        List<Column> columns = new ArrayList<>(List.of(col("step"), col("micro")));
-        objective.columns().forEach(c -> columns.add(col(c)));
-        return plan.repartition(options.partitions(), col("micro")).select(columns.toArray(new Column[0])).javaRDD()
-                .persist(StorageLevel.MEMORY_AND_DISK());
+        return byMicro(plan, List.of("step", "micro"), objective).persist(StorageLevel.MEMORY_AND_DISK());
     }
 
     /** One optimizer step over the rows of step {@code step} (0-based in the epoch) of {@link #epochRows}. */
@@ -284,20 +284,21 @@ public final class DataParallelTrainer implements AutoCloseable {
                 stepNumber);
     }
 
+    /** The row without its first column (the key a stage grouped or filtered by). */
     private static Row withoutFirst(Row r) {
         Object[] values = new Object[r.size() - 1];
         for (int i = 1; i < r.size(); i++) {
             values[i - 1] = r.get(i);
         }
-        return org.apache.spark.sql.RowFactory.create(values);
+        return RowFactory.create(values);
     }
 
     /** The step over rows of {@code micro} and the objective's columns, micro-batches whole per partition. */
-    private StepReport run(org.apache.spark.api.java.JavaRDD<Row> rows, double lr, MicroObjective objective,
+    private StepReport run(JavaRDD<Row> rows, double lr, MicroObjective objective,
             long stepNumber) {
         Broadcast<ParameterSnapshot> snapshot = current;
         boolean tree = options.reduce() == Reduce.TREE;
-        org.apache.spark.api.java.JavaRDD<MicroGradient> gradients = rows
+        JavaRDD<MicroGradient> gradients = rows
                 .mapPartitions(new MicroGradients(cacheKey, modelDir, settings, options.lora(), options.refModelDir(),
                         options.refSettings(), snapshot, objective, tree));
         List<MicroGradient> results = new ArrayList<>();
@@ -412,11 +413,7 @@ public final class DataParallelTrainer implements AutoCloseable {
             for (Map.Entry<Integer, List<Row>> e : micros.entrySet()) {
                 List<Row> stripped = new ArrayList<>();
                 for (Row r : e.getValue()) {
-                    Object[] values = new Object[r.size() - 1];
-                    for (int i = 1; i < r.size(); i++) {
-                        values[i - 1] = r.get(i);
-                    }
-                    stripped.add(org.apache.spark.sql.RowFactory.create(values));
+                    stripped.add(withoutFirst(r));
                 }
                 out.add(Autograd.exclusive(() -> gradient(e.getKey(), stripped)));
             }

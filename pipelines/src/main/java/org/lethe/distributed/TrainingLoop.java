@@ -1,5 +1,6 @@
 package org.lethe.distributed;
 
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -72,7 +73,7 @@ public final class TrainingLoop {
                 }
                 Dataset<Row> plan = planOf.apply(epoch).persist(StorageLevel.MEMORY_AND_DISK());
                 // Partitioned by micro-batch once per epoch: a step is then one narrow stage.
-                org.apache.spark.api.java.JavaRDD<Row> epochRows = trainer.epochRows(plan, objective);
+                JavaRDD<Row> epochRows = trainer.epochRows(plan, objective);
                 try {
                     Map<Integer, long[]> counts = LossObjective.countsByStep(plan, objective.parts(), s.hiddenSize());
                     for (int step = 0; step < s.stepsPerEpoch() && global < end; step++) {
