@@ -70,7 +70,11 @@ public final class DataParallelTrainer implements AutoCloseable {
     public record MicroGradient(int micro, int micros, double[] parts, long tokens, float[] gradient,
             boolean deposited, double computeSeconds) implements Serializable {
 
-        /** The sum of two contributions (tree mode: the order of additions depends on partitioning). */
+        /**
+         * The sum of two contributions (tree mode: the order of additions depends on partitioning).
+         * Deposited gradients were already added into one deposit by the task (the first deposited
+         * micro-batch's, the smallest id among the deposited): only their metadata is combined here.
+         */
         MicroGradient plus(MicroGradient o) {
             double[] p = parts.clone();
             for (int i = 0; i < p.length; i++) {
@@ -85,10 +89,12 @@ public final class DataParallelTrainer implements AutoCloseable {
                     g[i] += o.gradient[i];
                 }
             }
-            if (deposited || o.deposited) {
-                throw new IllegalStateException("gradients left in the local exchange are added by the driver");
+            if ((deposited || o.deposited) && g != null) {
+                throw new IllegalStateException("micro-batches " + micro + " and " + o.micro
+                        + ": a deposited gradient cannot be added to a serialized one");
             }
-            return new MicroGradient(Math.min(micro, o.micro), micros + o.micros, p, tokens + o.tokens, g, false,
+            int key = deposited == o.deposited ? Math.min(micro, o.micro) : deposited ? micro : o.micro;
+            return new MicroGradient(key, micros + o.micros, p, tokens + o.tokens, g, deposited || o.deposited,
                     computeSeconds + o.computeSeconds);
         }
     }
@@ -486,26 +492,12 @@ public final class DataParallelTrainer implements AutoCloseable {
                 out.add(g);
             }
             if (sumPerTask && out.size() > 1) {
-                if (local == null) {
-                    MicroGradient sum = out.get(0);
-                    for (int i = 1; i < out.size(); i++) {
-                        sum = sum.plus(out.get(i));
-                    }
-                    return List.of(sum).iterator();
+                // Serialized gradients are added here; deposited ones were added into sumInto's deposit.
+                MicroGradient sum = out.get(0);
+                for (int i = 1; i < out.size(); i++) {
+                    sum = sum.plus(out.get(i));
                 }
-                // The task's gradients were added into micro-batch sumInto's deposit.
-                double[] parts = new double[out.get(0).parts().length];
-                long tokens = 0;
-                double seconds = 0;
-                for (MicroGradient g : out) {
-                    for (int i = 0; i < parts.length; i++) {
-                        parts[i] += g.parts()[i];
-                    }
-                    tokens += g.tokens();
-                    seconds += g.computeSeconds();
-                }
-                return List.of(new MicroGradient(sumInto == null ? out.get(0).micro() : sumInto, out.size(), parts,
-                        tokens, null, sumInto != null, seconds)).iterator();
+                return List.of(sum).iterator();
             }
             return out.iterator();
         }
