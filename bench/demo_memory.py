@@ -22,6 +22,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 WORK = os.path.join(REPO, "target", "bench", "demo-memory")
 STEP = re.compile(r"\b(finetune|unlearn) (\S+): step (\d+)/(\d+) ")
+COMMITTED = re.compile(r"table runs: committed \[run_id=([^/\]]+)/job=([^\]]+)\]")
+NMT_TOTAL = re.compile(r"^Total: reserved=\d+KB, committed=(\d+)KB", re.M)
+NMT_CATEGORY = re.compile(r"^-\s+(.+?) \(reserved=\d+KB, committed=(\d+)KB", re.M)
 GC = re.compile(r"^\[(\d+)ms\].*GC\(\d+\) (Pause \S+(?: \([^)]*\))*|Concurrent \S+).*? (\d+)M->(\d+)M\((\d+)M\)")
 
 
@@ -61,6 +64,53 @@ def is_java(pid):
         return False
 
 
+def nmt_summary(pid):
+    """Native Memory Tracking's committed MiB: {'total': .., category: ..}, or None."""
+    try:
+        out = subprocess.run(["jcmd", str(pid), "VM.native_memory", "summary"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = NMT_TOTAL.search(out)
+    if not m:
+        return None
+    v = {"total": int(m.group(1)) / 1024.0}
+    for c in NMT_CATEGORY.finditer(out):
+        v[c.group(1).strip()] = int(c.group(2)) / 1024.0
+    return v
+
+
+HEAP_RANGE = re.compile(r"heap\s+total \d+K, used \d+K \[0x([0-9a-f]+), 0x([0-9a-f]+)\)")
+VMA = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) ")
+
+
+def heap_range(pid):
+    """The Java heap's reserved address range from `jcmd GC.heap_info` (G1), or None."""
+    try:
+        out = subprocess.run(["jcmd", str(pid), "GC.heap_info"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = HEAP_RANGE.search(out)
+    return (int(m.group(1), 16), int(m.group(2), 16)) if m else None
+
+
+def resident_in(pid, lo, hi):
+    """MiB resident (smaps Rss) in the mappings inside [lo, hi): the heap actually in memory."""
+    kib, inside = 0, False
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                m = VMA.match(line)
+                if m:
+                    inside = int(m.group(1), 16) >= lo and int(m.group(2), 16) <= hi
+                elif inside and line.startswith("Rss:"):
+                    kib += int(line.split()[1])
+    except OSError:
+        return None
+    return kib / 1024.0
+
+
 def uptime():
     return subprocess.run(["uptime"], stdout=subprocess.PIPE, text=True).stdout.strip()
 
@@ -80,6 +130,8 @@ def main():
     p.add_argument("--preset", default="quick")
     p.add_argument("--out", default=os.path.join(HERE, "results", "demo-memory.md"))
     p.add_argument("--set", action="append", default=[], help="passed to lethe demo (a shorter smoke run)")
+    p.add_argument("--nmt", type=float, default=20.0,
+                   help="seconds between Native Memory Tracking snapshots (jcmd VM.native_memory); 0: off")
     a = p.parse_args()
     ergonomic = default_max_heap_mib()
     heap = "%dm" % ergonomic if a.heap == "default" else a.heap
@@ -90,7 +142,8 @@ def main():
     os.makedirs(work)
     gc_log = os.path.join(work, "gc.log")
     env = dict(os.environ, LETHE_HEAP=heap,
-               LETHE_JAVA_OPTS=(os.environ.get("LETHE_JAVA_OPTS", "") + " -Xlog:gc:file=%s:timemillis" % gc_log).strip())
+               LETHE_JAVA_OPTS=(os.environ.get("LETHE_JAVA_OPTS", "") + " -Xlog:gc:file=%s:timemillis" % gc_log
+                                + (" -XX:NativeMemoryTracking=summary" if a.nmt > 0 else "")).strip())
     cmd = [os.path.join(REPO, "bin", "lethe"), "demo", "--root", root, "--preset", a.preset]
     for s in a.set:
         cmd += ["--set", s]
@@ -101,6 +154,7 @@ def main():
     stderr_file = open(os.path.join(work, "demo.err"), "w", buffering=1)   # line-buffered: progress visible
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     steps = []   # (time, job, run id, step, total)
+    commits = []   # (time, job, run id): a job's run row committed, i.e. the job finished
     stdout_lines = []
 
     def read_err():
@@ -110,6 +164,9 @@ def main():
             m = STEP.search(line)
             if m:
                 steps.append((now, m.group(1), m.group(2), int(m.group(3)), int(m.group(4))))
+            c = COMMITTED.search(line)
+            if c:
+                commits.append((now, c.group(2), c.group(1)))
 
     def read_out():
         for line in proc.stdout:
@@ -119,6 +176,23 @@ def main():
     for t in threads:
         t.start()
     samples = []   # (time, rss, hwm)
+    snapshots = []   # (time, rss, nmt dict, resident heap)
+    stop = threading.Event()
+
+    def take_snapshots():
+        heap_at = None
+        while not stop.wait(a.nmt):
+            if proc.poll() is None and is_java(proc.pid):
+                heap_at = heap_at or heap_range(proc.pid)
+                v = nmt_summary(proc.pid)
+                s = status(proc.pid)
+                resident = resident_in(proc.pid, *heap_at) if heap_at else None
+                if v and s and s[0] is not None and resident is not None:
+                    snapshots.append((time.time(), s[0], v, resident))
+
+    if a.nmt > 0:
+        threads.append(threading.Thread(target=take_snapshots, daemon=True))
+        threads[-1].start()
     try:
         # bin/lethe execs java under the same pid (after its build check)
         while proc.poll() is None:
@@ -128,6 +202,7 @@ def main():
                     samples.append((time.time(), s[0], s[1]))
             time.sleep(1.0)
     finally:
+        stop.set()
         if proc.poll() is None:
             proc.kill()
     for t in threads:
@@ -194,6 +269,9 @@ def main():
     w("")
     w("- exit status: %d; wall time %.0f s (JVM start to exit, build check included)" % (proc.returncode, wall))
     w("- load: before `%s`; after `%s` (2 cores, shared with other builds)" % (load_before, load_after))
+    arenas = os.environ.get("MALLOC_ARENA_MAX")
+    w("- glibc malloc arenas: " + ("`MALLOC_ARENA_MAX=%s`" % arenas if arenas
+                                   else "MALLOC_ARENA_MAX not set here (bin/lethe's default applies)"))
     w("- peak RSS (VmHWM): **%.0f MiB**; largest 1-s RSS sample %.0f MiB; %d samples" % (peak_hwm, peak_rss,
                                                                                           len(samples)))
     if gcs:
@@ -236,6 +314,34 @@ def main():
             fmt(pts[0][2]), fmt(pts[-1][2]),
             "%+.2f" % slope([x[0] for x in nh], [x[2] for x in nh]) if len(nh) > 1 else ""))
     w("")
+    if snapshots:
+        w("Where the native memory is (Native Memory Tracking, `jcmd VM.native_memory summary` every %.0f s):"
+          " the first snapshot, the first one after each job of the demo finished, and the last. The JVM's own"
+          " native memory is NMT's committed total minus the heap (code cache, metaspace and classes, thread"
+          " stacks, GC structures, NIO buffers under Other); what NMT does not see, RSS minus NMT's total, is"
+          " the native libraries' malloc and mmap: libtorch's tensors and allocator caches, the tokenizers."
+          " NMT counts the committed heap whole, resident or not, so the heap's resident part is read from"
+          " /proc/PID/smaps (the mappings inside the heap's range from `jcmd GC.heap_info`), and what NMT does"
+          " not see is RSS minus the resident heap minus the JVM's native memory." % a.nmt)
+        w("")
+        w("| s | after | RSS MiB | heap resident MiB | heap committed MiB | JVM native MiB | code MiB"
+          " | metaspace + class MiB | thread MiB | other MiB | not in NMT MiB |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|")
+        picks = [(snapshots[0], "start")]
+        for c in commits:
+            after = next((x for x in snapshots if x[0] >= c[0]), None)
+            if after is not None and all(after is not p[0] for p in picks):
+                picks.append((after, "%s %s" % (c[1], c[2])))
+        if all(snapshots[-1] is not p[0] for p in picks):
+            picks.append((snapshots[-1], "last snapshot"))
+        for (t, rss, v, resident), label in picks:
+            heap_c = v.get("Java Heap", 0.0)
+            jvm = v["total"] - heap_c
+            w("| %.0f | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |" % (
+                t - t0, label, rss, resident, heap_c, jvm, v.get("Code", 0.0),
+                v.get("Metaspace", 0.0) + v.get("Class", 0.0), v.get("Thread", 0.0), v.get("Other", 0.0),
+                rss - resident - jvm))
+        w("")
     if stdout_lines:
         w("The demo's output (stdout):")
         w("")
