@@ -1,5 +1,6 @@
 package org.lethe.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class KvCacheTest {
@@ -47,6 +50,21 @@ class KvCacheTest {
                 assertTrue(maxAbsDiff(want, got) < 1e-5, "step at length " + len + ": " + maxAbsDiff(want, got));
                 assertEquals(len, cache.length());
             }
+        }
+    }
+
+    @Test
+    void aSinglePromptDecodesItsCachedStepsOnOneThreadAndRestoresTheSetting() {
+        int before = JniUtils.getNumThreads();
+        try (CausalLm lm = CausalLm.fresh(config(), ModelSettings.defaults(), 7, null)) {
+            JniUtils.setNumThreads(2);
+            long[] prompt = {1, 5, 9, 13};
+            long[] cached = GreedyDecoder.generate(lm, List.of(prompt), 8, true).get(0);
+            assertEquals(2, JniUtils.getNumThreads(), "the caller's thread setting after decoding");
+            assertArrayEquals(GreedyDecoder.generate(lm, List.of(prompt), 8, false).get(0), cached);
+            assertEquals(8, cached.length);
+        } finally {
+            JniUtils.setNumThreads(before);
         }
     }
 
