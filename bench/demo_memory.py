@@ -64,13 +64,18 @@ def is_java(pid):
         return False
 
 
+def jcmd(pid, *command):
+    """`jcmd PID COMMAND...`'s output, or '' when it cannot run."""
+    try:
+        return subprocess.run(["jcmd", str(pid)] + list(command), stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
 def nmt_summary(pid):
     """Native Memory Tracking's committed MiB: {'total': .., category: ..}, or None."""
-    try:
-        out = subprocess.run(["jcmd", str(pid), "VM.native_memory", "summary"], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True, timeout=30).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return None
+    out = jcmd(pid, "VM.native_memory", "summary")
     m = NMT_TOTAL.search(out)
     if not m:
         return None
@@ -86,12 +91,7 @@ VMA = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) ")
 
 def heap_range(pid):
     """The Java heap's reserved address range from `jcmd GC.heap_info` (G1), or None."""
-    try:
-        out = subprocess.run(["jcmd", str(pid), "GC.heap_info"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             text=True, timeout=30).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    m = HEAP_RANGE.search(out)
+    m = HEAP_RANGE.search(jcmd(pid, "GC.heap_info"))
     return (int(m.group(1), 16), int(m.group(2), 16)) if m else None
 
 
@@ -271,7 +271,7 @@ def main():
     w("- load: before `%s`; after `%s` (2 cores, shared with other builds)" % (load_before, load_after))
     arenas = os.environ.get("MALLOC_ARENA_MAX")
     w("- glibc malloc arenas: " + ("`MALLOC_ARENA_MAX=%s`" % arenas if arenas
-                                   else "MALLOC_ARENA_MAX not set here (bin/lethe's default applies)"))
+                                   else "MALLOC_ARENA_MAX not set (glibc's default, 8 per core)"))
     w("- peak RSS (VmHWM): **%.0f MiB**; largest 1-s RSS sample %.0f MiB; %d samples" % (peak_hwm, peak_rss,
                                                                                           len(samples)))
     if gcs:
@@ -318,11 +318,11 @@ def main():
         w("Where the native memory is (Native Memory Tracking, `jcmd VM.native_memory summary` every %.0f s):"
           " the first snapshot, the first one after each job of the demo finished, and the last. The JVM's own"
           " native memory is NMT's committed total minus the heap (code cache, metaspace and classes, thread"
-          " stacks, GC structures, NIO buffers under Other); what NMT does not see, RSS minus NMT's total, is"
-          " the native libraries' malloc and mmap: libtorch's tensors and allocator caches, the tokenizers."
-          " NMT counts the committed heap whole, resident or not, so the heap's resident part is read from"
-          " /proc/PID/smaps (the mappings inside the heap's range from `jcmd GC.heap_info`), and what NMT does"
-          " not see is RSS minus the resident heap minus the JVM's native memory." % a.nmt)
+          " stacks, GC structures, NIO buffers under Other). What NMT does not see is the native libraries'"
+          " malloc and mmap: libtorch's tensors and allocator caches, the tokenizers. NMT counts the committed"
+          " heap whole, resident or not, so the heap's resident part is read from /proc/PID/smaps (the mappings"
+          " inside the heap's range from `jcmd GC.heap_info`), and what NMT does not see is RSS minus the"
+          " resident heap minus the JVM's native memory." % a.nmt)
         w("")
         w("| s | after | RSS MiB | heap resident MiB | heap committed MiB | JVM native MiB | code MiB"
           " | metaspace + class MiB | thread MiB | other MiB | not in NMT MiB |")
