@@ -13,7 +13,7 @@ import org.lethe.config.LetheConfig;
 import org.lethe.data.PromptTemplate;
 import org.lethe.data.SampleEncoder;
 import org.lethe.distributed.EpochPlan;
-import org.lethe.distributed.UnlearnJob;
+import org.lethe.unlearn.UnlearnJob;
 import org.lethe.jobs.EmbeddedSpark;
 import org.lethe.model.CausalLm;
 import org.lethe.model.GreedyDecoder;

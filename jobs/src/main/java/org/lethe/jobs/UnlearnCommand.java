@@ -2,7 +2,7 @@ package org.lethe.jobs;
 
 import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
-import org.lethe.distributed.UnlearnJob;
+import org.lethe.unlearn.UnlearnJob;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
 

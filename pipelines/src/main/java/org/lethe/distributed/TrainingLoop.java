@@ -23,7 +23,7 @@ import static org.apache.spark.sql.functions.col;
 
 /**
  * The epoch/step loop {@code finetune} and {@code unlearn} share: per epoch a plan of step rows
- * (see {@link LossObjective}), global counts per step, one data-parallel step each, a checkpoint
+ * (see {@link TrainingObjective}), global counts per step, one data-parallel step each, a checkpoint
  * every N steps and at the end, resume from the latest checkpoint (skipping the steps it covers,
  * so the result equals an uninterrupted run), and the run's {@code train_steps} rows, written even
  * when a step diverges (the error names the step; the last good checkpoint stays as it was).
@@ -44,10 +44,10 @@ public final class TrainingLoop {
 
     /**
      * Runs the loop. {@code planOf(epoch)} gives the epoch's rows: an int {@code step} (0-based
-     * within the epoch), an int {@code micro} and {@link LossObjective#COLUMNS}.
+     * within the epoch), an int {@code micro} and the objective's {@link MicroObjective#columns()}.
      */
     public static Result run(SparkSession spark, TableStore store, DataParallelTrainer trainer, Settings s,
-            LossObjective objective, IntFunction<Dataset<Row>> planOf, Optional<Checkpoints.Found> resume) {
+            TrainingObjective objective, IntFunction<Dataset<Row>> planOf, Optional<Checkpoints.Found> resume) {
         long resumed = resume.map(Checkpoints.Found::globalStep).orElse(0L);
         List<Row> rows = new ArrayList<>();
         if (resumed > 0 && store.exists("train_steps")) {
@@ -75,7 +75,7 @@ public final class TrainingLoop {
                 // Partitioned by micro-batch once per epoch: a step is then one narrow stage.
                 JavaRDD<Row> epochRows = trainer.epochRows(plan, objective);
                 try {
-                    Map<Integer, long[]> counts = LossObjective.countsByStep(plan, objective.parts(), s.hiddenSize());
+                    Map<Integer, long[]> counts = objective.countsByStep(plan, s.hiddenSize());
                     for (int step = 0; step < s.stepsPerEpoch() && global < end; step++) {
                         global++;
                         if (global <= resumed) {
@@ -83,9 +83,9 @@ public final class TrainingLoop {
                         }
                         long started = System.nanoTime();
                         double lr = s.schedule().at(global);
-                        long[] stepCounts = counts.getOrDefault(step, new long[objective.parts().size()]);
+                        long[] stepCounts = counts.getOrDefault(step, new long[objective.partNames().size()]);
                         DataParallelTrainer.StepReport r = trainer.step(epochRows, step, lr,
-                                objective.withCounts(stepCounts), global);
+                                objective.forStep(stepCounts), global);
                         double seconds = (System.nanoTime() - started) / 1e9;
                         rows.add(row(s, objective, global, epoch, r, lr, seconds));
                         first = Double.isNaN(first) ? r.loss() : first;
@@ -117,31 +117,24 @@ public final class TrainingLoop {
         return new Result(checkpoint, global, resumed, first, last);
     }
 
-    private static Row row(Settings s, LossObjective objective, long global, int epoch,
+    private static Row row(Settings s, TrainingObjective objective, long global, int epoch,
             DataParallelTrainer.StepReport r, double lr, double seconds) {
         Map<String, Double> terms = new LinkedHashMap<>();
-        Double forget = null;
-        Double retain = null;
-        List<LossObjective.Part> parts = objective.parts();
-        for (int i = 0; i < parts.size(); i++) {
-            LossObjective.Part p = parts.get(i);
-            terms.put(p.label(), r.parts()[i]);
-            if (s.job().equals("unlearn")) {
-                if (p.forget()) {
-                    forget = r.parts()[i];
-                } else {
-                    retain = (retain == null ? 0 : retain) + p.coeff() * r.parts()[i];
-                }
-            }
+        List<String> names = objective.partNames();
+        for (int i = 0; i < names.size(); i++) {
+            terms.put(names.get(i), r.parts()[i]);
         }
+        boolean unlearn = s.job().equals("unlearn");
+        Double forget = unlearn ? objective.forgetLoss(r.parts()) : null;
+        Double retain = unlearn ? objective.retainLoss(r.parts()) : null;
         return RowFactory.create(s.runId(), global, epoch, r.loss(), lr, (double) r.gradNorm(), r.tokens(), seconds,
                 s.job(), forget, retain, terms, r.computeSeconds());
     }
 
-    private static String terms(LossObjective objective, double[] values) {
+    private static String terms(TrainingObjective objective, double[] values) {
         StringBuilder b = new StringBuilder("[");
         for (int i = 0; i < values.length; i++) {
-            b.append(i == 0 ? "" : " ").append(objective.parts().get(i).label()).append('=')
+            b.append(i == 0 ? "" : " ").append(objective.partNames().get(i)).append('=')
                     .append(String.format("%.4f", values[i]));
         }
         return b.append(']').toString();

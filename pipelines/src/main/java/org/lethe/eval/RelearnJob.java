@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
-import org.lethe.distributed.FinetuneJob;
+import org.lethe.finetune.FinetuneJob;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
 

@@ -23,6 +23,7 @@ import org.lethe.model.ModelSettings;
 import org.lethe.store.Fingerprints;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
+import org.lethe.store.Tables;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,8 +56,8 @@ public final class StatsJob {
     private static final Logger LOG = LoggerFactory.getLogger(StatsJob.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    public static final String SAMPLE_STATS = "sample_stats";
-    public static final String INFLUENCE_PAIRS = "influence_pairs";
+    public static final String SAMPLE_STATS = Tables.SAMPLE_STATS;
+    public static final String INFLUENCE_PAIRS = Tables.INFLUENCE_PAIRS;
 
     /** The roles of the described splits, in {@code lethe.stats.splits} order. */
     public static final List<String> ROLES = List.of("forget", "retain", "holdout");

@@ -14,6 +14,7 @@ import org.lethe.model.LmTrainer;
 import org.lethe.model.ModelPresets;
 import org.lethe.model.ModelSettings;
 import org.lethe.testing.TestSpark;
+import org.lethe.unlearn.LossObjective;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,11 +1,8 @@
-package org.lethe.distributed;
+package org.lethe.unlearn;
 
+import org.lethe.distributed.DataParallelTrainer;
 import org.lethe.config.LetheConfig;
 import org.lethe.model.LlamaConfig;
-import org.lethe.unlearn.Alternative;
-import org.lethe.unlearn.LossTerm;
-import org.lethe.unlearn.LossTerms;
-import org.lethe.unlearn.Methods;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package org.lethe.distributed;
+package org.lethe.unlearn;
 
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.BeforeAll;
@@ -12,7 +12,7 @@ import org.lethe.model.CausalLm;
 import org.lethe.model.ModelSettings;
 import org.lethe.store.TableStore;
 import org.lethe.testing.TestSpark;
-import org.lethe.unlearn.Methods;
+import org.lethe.distributed.Checkpoints;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package org.lethe.distributed;
+package org.lethe.unlearn;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -12,12 +12,9 @@ import org.apache.spark.sql.Row;
 import org.lethe.model.Batch;
 import org.lethe.model.CausalLm;
 import org.lethe.model.Scalars;
-import org.lethe.unlearn.Alternative;
-import org.lethe.unlearn.BatchView;
-import org.lethe.unlearn.LossTerm;
-import org.lethe.unlearn.LossTerms;
-import org.lethe.unlearn.TermInputs;
-import org.lethe.unlearn.TermValue;
+import org.lethe.distributed.ExecutorModels;
+import org.lethe.distributed.MicroObjective;
+import org.lethe.distributed.TrainingObjective;
 import scala.Tuple2;
 
 import java.io.Serializable;
@@ -44,7 +41,7 @@ import static org.apache.spark.sql.functions.col;
  * question with a retain answer), null where no term reads them. Inside a micro-batch rows are
  * ordered by pair id, so forget row i and retain row i are a pair.
  */
-public final class LossObjective implements MicroObjective {
+public final class LossObjective implements TrainingObjective {
 
     private static final long serialVersionUID = 1L;
 
@@ -99,6 +96,38 @@ public final class LossObjective implements MicroObjective {
     /** The same parts with another step's counts. */
     public LossObjective withCounts(long[] stepCounts) {
         return new LossObjective(parts, layer, stepCounts);
+    }
+
+    @Override
+    public MicroObjective forStep(long[] stepCounts) {
+        return withCounts(stepCounts);
+    }
+
+    @Override
+    public Map<Integer, long[]> countsByStep(Dataset<Row> plan, int hiddenSize) {
+        return countsByStep(plan, parts, hiddenSize);
+    }
+
+    @Override
+    public Double forgetLoss(double[] values) {
+        Double forget = null;
+        for (int i = 0; i < parts.size(); i++) {
+            if (parts.get(i).forget()) {
+                forget = values[i];
+            }
+        }
+        return forget;
+    }
+
+    @Override
+    public Double retainLoss(double[] values) {
+        Double retain = null;
+        for (int i = 0; i < parts.size(); i++) {
+            if (!parts.get(i).forget()) {
+                retain = (retain == null ? 0 : retain) + parts.get(i).coeff() * values[i];
+            }
+        }
+        return retain;
     }
 
     public List<Part> parts() {

@@ -1,4 +1,4 @@
-package org.lethe.distributed;
+package org.lethe.unlearn;
 
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -15,6 +15,7 @@ import org.lethe.data.IngestJob;
 import org.lethe.stats.StatsJob;
 import org.lethe.store.TableStore;
 import org.lethe.testing.TestSpark;
+import org.lethe.distributed.Checkpoints;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,8 +1,8 @@
-package org.lethe.distributed;
+package org.lethe.unlearn;
 
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.lethe.stats.StatsJob;
+import org.lethe.store.Tables;
 import org.lethe.store.TableStore;
 
 import static org.apache.spark.sql.functions.col;
@@ -17,11 +17,11 @@ final class StatsSelection {
 
     /** (forget_sample_id, retain_sample_id, rank) of stats run {@code runId}. */
     static Dataset<Row> pairs(TableStore store, String runId) {
-        if (!store.exists(StatsJob.INFLUENCE_PAIRS)) {
+        if (!store.exists(Tables.INFLUENCE_PAIRS)) {
             throw new IllegalArgumentException("lethe.unlearn.stats_run_id: no influence_pairs table under " + store.root()
                     + ": run `lethe stats` first");
         }
-        Dataset<Row> pairs = store.read(StatsJob.INFLUENCE_PAIRS).filter(col("run_id").equalTo(runId))
+        Dataset<Row> pairs = store.read(Tables.INFLUENCE_PAIRS).filter(col("run_id").equalTo(runId))
                 .select("forget_sample_id", "retain_sample_id", "rank");
         if (pairs.isEmpty()) {
             throw new IllegalArgumentException("lethe.unlearn.stats_run_id: stats run '" + runId + "' has no"
@@ -35,7 +35,7 @@ final class StatsSelection {
      * {@code retainRunId} (the retain-only model's stats): already as unlikely as if never trained on.
      */
     static Dataset<Row> forgotten(TableStore store, String dataset, String runId, String retainRunId) {
-        if (!store.exists(StatsJob.SAMPLE_STATS)) {
+        if (!store.exists(Tables.SAMPLE_STATS)) {
             throw new IllegalArgumentException("lethe.unlearn.stats_run_id: no sample_stats table under " + store.root()
                     + ": run `lethe stats` first");
         }
@@ -46,7 +46,7 @@ final class StatsSelection {
     }
 
     private static Dataset<Row> forgetNll(TableStore store, String dataset, String runId, String key) {
-        Dataset<Row> rows = store.read(StatsJob.SAMPLE_STATS).filter(col("run_id").equalTo(runId)
+        Dataset<Row> rows = store.read(Tables.SAMPLE_STATS).filter(col("run_id").equalTo(runId)
                 .and(col("dataset").equalTo(dataset)).and(col("role").equalTo("forget"))).select("sample_id", "mean_nll");
         if (rows.isEmpty()) {
             throw new IllegalArgumentException(key + ": stats run '" + runId + "' has no forget samples of dataset '"

@@ -1,4 +1,4 @@
-package org.lethe.distributed;
+package org.lethe.finetune;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;

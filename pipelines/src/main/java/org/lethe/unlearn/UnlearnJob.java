@@ -1,5 +1,10 @@
-package org.lethe.distributed;
+package org.lethe.unlearn;
 
+import org.lethe.distributed.Checkpoints;
+import org.lethe.distributed.DataParallelTrainer;
+import org.lethe.distributed.EpochPlan;
+import org.lethe.distributed.LrSchedule;
+import org.lethe.distributed.TrainingLoop;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.spark.sql.Column;
