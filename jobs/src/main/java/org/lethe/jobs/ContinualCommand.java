@@ -1,9 +1,11 @@
 package org.lethe.jobs;
 
 import java.time.LocalDate;
+import java.util.Optional;
 import java.time.format.DateTimeParseException;
 import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
+import org.lethe.job.JobResult;
 import org.lethe.continual.ContinualJob;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
@@ -35,14 +37,20 @@ public final class ContinualCommand extends JobCommand {
     }
 
     @Override
-    protected Outcome runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
-        LocalDate date;
+    protected Optional<JobResult> upToDate(LetheConfig config, SparkSession spark, TableStore store, String runId) {
+        return new ContinualJob(spark, store, config, codeVersion()).nothingDue(date(), runId).map(s -> s);
+    }
+
+    @Override
+    protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
+        return new ContinualJob(spark, store, config, codeVersion()).run(date(), runId);
+    }
+
+    private LocalDate date() {
         try {
-            date = LocalDate.parse(runDate);
+            return LocalDate.parse(runDate);
         } catch (DateTimeParseException e) {
             throw new ParameterException(spec.commandLine(), "--run-date: expected YYYY-MM-DD, got '" + runDate + "'");
         }
-        ContinualJob.Summary s = new ContinualJob(spark, store, config, codeVersion()).run(date, runId);
-        return new Outcome(s.toJson(), null, null, !s.applied().isEmpty());
     }
 }

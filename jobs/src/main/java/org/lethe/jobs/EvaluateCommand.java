@@ -2,6 +2,7 @@ package org.lethe.jobs;
 
 import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
+import org.lethe.job.JobResult;
 import org.lethe.eval.EvaluateJob;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
@@ -36,7 +37,7 @@ public final class EvaluateCommand extends JobCommand {
     }
 
     @Override
-    protected Outcome runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
+    protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
         if (select != null && !select.equals("best")) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--select: only 'best' is supported,"
                     + " got '" + select + "'");
@@ -51,6 +52,6 @@ public final class EvaluateCommand extends JobCommand {
         if (select != null) {
             out.set("selected", job.selectBest(runId).toJson());
         }
-        return new Outcome(out, null, null);
+        return JobResult.of(out, null, null);
     }
 }

@@ -2,6 +2,7 @@ package org.lethe.jobs;
 
 import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
+import org.lethe.job.JobResult;
 import org.lethe.finetune.FinetuneJob;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
@@ -23,8 +24,8 @@ public final class FinetuneCommand extends JobCommand {
     }
 
     @Override
-    protected Outcome runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
+    protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
         FinetuneJob.Summary s = new FinetuneJob(spark, store, config).run(runId);
-        return new Outcome(s.toJson(), s.modelFingerprint(), s.dataFingerprint());
+        return s;
     }
 }

@@ -3,6 +3,7 @@ package org.lethe.jobs;
 import java.nio.file.Path;
 import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
+import org.lethe.job.JobResult;
 import org.lethe.eval.ImportEvalJob;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
@@ -75,9 +76,9 @@ public final class ImportEvalCommand extends JobCommand {
     }
 
     @Override
-    protected Outcome runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) {
+    protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) {
         ImportEvalJob.Result result = new ImportEvalJob(spark, store).run(new ImportEvalJob.Request(
                 format, input, runId, forgetSplit, retainRun, dataset, step));
-        return new Outcome(result.toJson(), null, result.dataFingerprint());
+        return result;
     }
 }

@@ -2,6 +2,7 @@ package org.lethe.jobs;
 
 import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
+import org.lethe.job.JobResult;
 import org.lethe.data.IngestJob;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
@@ -52,10 +53,10 @@ public final class IngestCommand extends JobCommand {
     }
 
     @Override
-    protected Outcome runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) {
+    protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) {
         RunIds.validate(dataset, "--dataset");
         IngestJob.Summary summary = new IngestJob(spark, store, config).run(new IngestJob.Request(
                 IngestJob.Format.parse(format), input, dataset, runId, model, strict, split));
-        return new Outcome(summary.toJson(), model, summary.dataFingerprint());
+        return JobResult.of(summary.toJson(), model, summary.dataFingerprint());
     }
 }

@@ -1,35 +1,23 @@
 package org.lethe.jobs;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.time.Instant;
+import java.util.Optional;
 import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
-import org.lethe.store.RunRecord;
-import org.lethe.store.RunStatus;
-import org.lethe.store.Runs;
+import org.lethe.job.JobResult;
+import org.lethe.job.JobRunner;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
 /**
  * Base of the commands that write tables: a Spark session, the table store under {@code --root},
- * and the {@code runs} row written LAST (SUCCEEDED, or FAILED with the error, then the failure is
- * rethrown), so a run without SUCCEEDED never looks complete.
+ * and the job run by the library's {@link JobRunner}, which keeps its {@code runs} row true
+ * (RUNNING with heartbeats, then SUCCEEDED, or FAILED with the error, which is rethrown).
  */
 public abstract class JobCommand extends LetheCommand {
 
     @Option(names = "--root", paramLabel = "ROOT", description = "Table root directory or URI (default: lethe.store.root).")
     private String root;
-
-    /**
-     * What a job returns: its JSON result and the fingerprints recorded in {@code runs}; {@code
-     * changed} false when it found nothing to do, so that re-running a run changes no table.
-     */
-    protected record Outcome(ObjectNode result, String modelFingerprint, String dataFingerprint, boolean changed) {
-        protected Outcome(ObjectNode result, String modelFingerprint, String dataFingerprint) {
-            this(result, modelFingerprint, dataFingerprint, true);
-        }
-    }
 
     /** The job's name in {@code runs} (its command name). */
     protected abstract String job();
@@ -40,8 +28,17 @@ public abstract class JobCommand extends LetheCommand {
     }
 
     /** Does the work; throws on failure. */
-    protected abstract Outcome runJob(LetheConfig config, SparkSession spark, TableStore store, String runId)
+    protected abstract JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId)
             throws Exception;
+
+    /**
+     * What a re-run that finds nothing to do returns, without writing anything (not even its
+     * RUNNING row); empty (the default) when there is work.
+     */
+    protected Optional<JobResult> upToDate(LetheConfig config, SparkSession spark, TableStore store, String runId)
+            throws Exception {
+        return Optional.empty();
+    }
 
     @Override
     protected final void run(LetheConfig config) throws Exception {
@@ -51,31 +48,11 @@ public abstract class JobCommand extends LetheCommand {
         }
         String tableRoot = tableRoot(root, config);
         try (EmbeddedSpark spark = EmbeddedSpark.start(config)) {
-            TableStore store = new TableStore(spark.session(), tableRoot);
-            RunRecord started = RunRecord.started(runId, job(), config.toJson(), config.sha256(), codeVersion(),
-                    spark.session().sparkContext().applicationId(), Instant.now());
-            Outcome outcome;
-            try {
-                outcome = runJob(config, spark.session(), store, runId);
-            } catch (Exception | Error e) {
-                recordFailure(store, started, e);
-                throw e;
-            }
-            boolean recorded = new Runs(store).get(runId, job()).filter(r -> r.status() == RunStatus.SUCCEEDED)
-                    .isPresent();
-            if (outcome.changed() || !recorded) {
-                new Runs(store).record(started.withFingerprints(outcome.modelFingerprint(), outcome.dataFingerprint())
-                        .succeeded(Instant.now()));
-            }
-            out().println(outcome.result().toString());
-        }
-    }
-
-    private static void recordFailure(TableStore store, RunRecord started, Throwable e) {
-        try {
-            new Runs(store).record(started.failed(Instant.now(), String.valueOf(e.getMessage())));
-        } catch (RuntimeException secondary) {
-            e.addSuppressed(secondary);
+            SparkSession session = spark.session();
+            TableStore store = new TableStore(session, tableRoot);
+            JobResult result = new JobRunner(session, store, codeVersion()).runUnlessUpToDate(runId, job(), config,
+                    () -> upToDate(config, session, store, runId), () -> runJob(config, session, store, runId));
+            out().println(result.toJson().toString());
         }
     }
 

@@ -2,6 +2,7 @@ package org.lethe.jobs;
 
 import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
+import org.lethe.job.JobResult;
 import org.lethe.eval.RelearnJob;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
@@ -29,7 +30,7 @@ public final class RelearnCommand extends JobCommand {
     }
 
     @Override
-    protected Outcome runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
-        return new Outcome(new RelearnJob(spark, store, config).run(runId, model, retainRun).toJson(), null, null);
+    protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
+        return new RelearnJob(spark, store, config).run(runId, model, retainRun);
     }
 }

@@ -2,6 +2,7 @@ package org.lethe.jobs;
 
 import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
+import org.lethe.job.JobResult;
 import org.lethe.stats.StatsJob;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
@@ -30,8 +31,8 @@ public final class StatsCommand extends JobCommand {
     }
 
     @Override
-    protected Outcome runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) {
+    protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) {
         StatsJob.Summary s = new StatsJob(spark, store, config).run(runId, model);
-        return new Outcome(s.toJson(), s.modelFingerprint(), s.dataFingerprint());
+        return s;
     }
 }

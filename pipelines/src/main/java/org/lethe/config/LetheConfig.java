@@ -75,14 +75,20 @@ public final class LetheConfig {
      * @throws LetheConfigException naming the key, its source and what was expected
      */
     public static LetheConfig load(Optional<Path> confFile, List<String> sets) {
-        Config reference = reference();
-        Config merged = reference;
+        Config merged = ConfigFactory.empty();
         if (confFile.isPresent()) {
-            merged = parseFile(confFile.get()).withFallback(merged);
+            merged = parseFile(confFile.get());
         }
         for (String set : sets) {
             merged = parseSet(set).withFallback(merged);
         }
+        return validated(merged);
+    }
+
+    /** {@code overrides} on top of reference.conf, resolved, typed and checked. */
+    private static LetheConfig validated(Config overrides) {
+        Config reference = reference();
+        Config merged = overrides.withFallback(reference);
         try {
             merged = merged.resolve();
         } catch (ConfigException e) {
@@ -103,22 +109,33 @@ public final class LetheConfig {
     }
 
     /**
+     * This config with typed {@code values} ({@code key -> String, Number, Boolean or List}, keys
+     * with or without the {@code lethe.} prefix) set on top, checked as {@code --set} values are:
+     * how a request derives the request of a job it runs (a demo's fine-tuning, a relearning
+     * attack's) without writing config text. Equal values give equal fingerprints whichever way
+     * they were set.
+     */
+    public LetheConfig with(java.util.Map<String, ?> values) {
+        Config merged = ConfigFactory.parseString(json, ConfigParseOptions.defaults().setOriginDescription("derived"));
+        for (java.util.Map.Entry<String, ?> e : values.entrySet()) {
+            String path = ConfigUtil.joinPath(qualifiedPath(e.getKey()));
+            merged = ConfigFactory.empty().withValue(path, ConfigValueFactory.fromAnyRef(e.getValue(),
+                    "derived " + e.getKey())).withFallback(merged);
+        }
+        return validated(merged);
+    }
+
+    /**
      * This config with {@code sets} ({@code key=value}, as {@code --set}) applied on top: how a job
      * that runs other jobs (e.g. the relearning attack: finetune, then evaluate) derives their
      * configs from its own.
      */
     public LetheConfig with(List<String> sets) {
-        try {
-            Path file = Files.createTempFile("lethe-config-", ".json");
-            try {
-                Files.writeString(file, json);
-                return load(Optional.of(file), sets);
-            } finally {
-                Files.deleteIfExists(file);
-            }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot derive a config: " + e.getMessage(), e);
+        Config merged = ConfigFactory.parseString(json, ConfigParseOptions.defaults().setOriginDescription("derived"));
+        for (String set : sets) {
+            merged = parseSet(set).withFallback(merged);
         }
+        return validated(merged);
     }
 
     /** The resolved config as one compact JSON object with sorted keys, rooted at {@code lethe}. */

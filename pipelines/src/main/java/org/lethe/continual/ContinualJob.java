@@ -17,12 +17,14 @@ import org.lethe.unlearn.UnlearnJob;
 import org.lethe.unlearn.UnlearnSpec;
 import org.lethe.eval.EvalTables;
 import org.lethe.eval.EvaluateJob;
+import org.lethe.job.JobRunner;
 import org.lethe.store.RunIds;
 import org.lethe.store.RunRecord;
 import org.lethe.store.RunStatus;
 import org.lethe.store.Runs;
 import org.lethe.store.TableStore;
 import org.lethe.unlearn.Methods;
+import org.lethe.job.JobResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -123,7 +125,7 @@ public final class ContinualJob {
     }
 
     /** What one continual run did. */
-    public record Summary(String runId, LocalDate runDate, List<Step> applied, int due, String lastCheckpoint) {
+    public record Summary(String runId, LocalDate runDate, List<Step> applied, int due, String lastCheckpoint) implements JobResult {
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();
             o.put("run_id", runId);
@@ -139,13 +141,13 @@ public final class ContinualJob {
     private final SparkSession spark;
     private final TableStore store;
     private final LetheConfig config;
-    private final String codeVersion;
+    private final JobRunner runner;
 
     public ContinualJob(SparkSession spark, TableStore store, LetheConfig config, String codeVersion) {
         this.spark = spark;
         this.store = store;
         this.config = config;
-        this.codeVersion = codeVersion;
+        this.runner = new JobRunner(spark, store, codeVersion);
     }
 
     /** The request-independent settings, checked before anything runs. */
@@ -215,18 +217,32 @@ public final class ContinualJob {
         }
     }
 
+    /**
+     * The result of a run on {@code runDate} when no request is due (nothing to do, nothing to
+     * write), else empty.
+     */
+    public Optional<Summary> nothingDue(LocalDate runDate, String runId) {
+        RunIds.validate(runId);
+        Settings s = settings();
+        if (!new Requests(spark, store).due(s.dataset(), runDate).isEmpty()) {
+            return Optional.empty();
+        }
+        List<Step> lineage = lineage();
+        String last = lineage.isEmpty() ? s.base() : lineage.get(lineage.size() - 1).checkpoint();
+        LOG.info("continual {}: nothing due on or before {} for dataset {}", runId, runDate, s.dataset());
+        return Optional.of(new Summary(runId, runDate, List.of(), 0, last));
+    }
+
     /** Applies the requests due on {@code runDate} (UTC day) as continual run {@code runId}. */
     public Summary run(LocalDate runDate, String runId) throws Exception {
-        RunIds.validate(runId);
+        Optional<Summary> idle = nothingDue(runDate, runId);
+        if (idle.isPresent()) {
+            return idle.get();
+        }
         Settings s = settings();
         Requests requests = new Requests(spark, store);
         List<Requests.Request> due = requests.due(s.dataset(), runDate);
         List<Step> lineage = lineage();
-        String last = lineage.isEmpty() ? s.base() : lineage.get(lineage.size() - 1).checkpoint();
-        if (due.isEmpty()) {
-            LOG.info("continual {}: nothing due on or before {} for dataset {}", runId, runDate, s.dataset());
-            return new Summary(runId, runDate, List.of(), 0, last);
-        }
         // Every due request's settings are checked before any of them runs.
         for (Requests.Request r : due) {
             try {
@@ -285,16 +301,14 @@ public final class ContinualJob {
             LOG.info("continual {}: request {} (#{}): {} on {} ({} samples, {} forgotten in all) from {}", runId,
                     r.requestId(), lineage.size() + 1, r.method(), r.selector().text(), nForget, nCumulative, parent);
 
-            Instant started = Instant.now();
-            UnlearnJob.Summary unlearned = new UnlearnJob(spark, store, cfg).run(r.requestId(),
-                    new UnlearnJob.Selection(r.selector().text(), forget, earlier));
-            record(r.requestId(), "unlearn", cfg, started, unlearned.modelFingerprint(), unlearned.dataFingerprint());
+            Dataset<Row> earlierIds = earlier;
+            UnlearnJob.Summary unlearned = runner.run(r.requestId(), "unlearn", cfg, () -> new UnlearnJob(spark, store,
+                    cfg).run(r.requestId(), new UnlearnJob.Selection(r.selector().text(), forget, earlierIds)));
 
             String retainRun = s.retainRuns() ? retainRun(s, cumulative, cfg) : null;
-            started = Instant.now();
-            EvaluateJob.Summary evaluated = new EvaluateJob(spark, store, cfg).run(r.requestId(), unlearned.checkpoint(),
-                    retainRun, new EvaluateJob.Items(cumulative, cumulative));
-            record(r.requestId(), "evaluate", cfg, started, unlearned.modelFingerprint(), null);
+            EvaluateJob.Summary evaluated = runner.run(r.requestId(), "evaluate", cfg, () -> new EvaluateJob(spark,
+                    store, cfg).run(r.requestId(), unlearned.checkpoint(), retainRun,
+                    new EvaluateJob.Items(cumulative, cumulative)));
 
             Step step = new Step(r.requestId(), lineage.size() + 1, previous == null ? null : previous.requestId(), parent,
                     unlearned.checkpoint(), unlearned.modelFingerprint(), ref, r.method(), r.selector().text(), nForget,
@@ -334,17 +348,15 @@ public final class ContinualJob {
                             + Checkpoints.output(store, train, "train.output", id))).dir().toString();
             LOG.info("continual: reusing retain run {} ({} samples kept)", id, kept.getLong(1));
         } else {
-            Instant started = Instant.now();
-            FinetuneJob.Summary trained = new FinetuneJob(spark, store, train).run(id, cumulative);
-            record(id, "finetune", train, started, trained.modelFingerprint(), trained.dataFingerprint());
+            FinetuneJob.Summary trained = runner.run(id, "finetune", train,
+                    () -> new FinetuneJob(spark, store, train).run(id, cumulative));
             checkpoint = trained.checkpoint();
         }
         boolean evaluated = store.exists(EvalTables.EVAL_SUMMARY)
                 && !store.read(EvalTables.EVAL_SUMMARY).filter(col("run_id").equalTo(id)).isEmpty();
         if (!evaluated) {
-            Instant started = Instant.now();
-            new EvaluateJob(spark, store, cfg).run(id, checkpoint, id, new EvaluateJob.Items(cumulative, cumulative));
-            record(id, "evaluate", cfg, started, null, null);
+            runner.run(id, "evaluate", cfg, () -> new EvaluateJob(spark, store, cfg).run(id, checkpoint, id,
+                    new EvaluateJob.Items(cumulative, cumulative)));
         }
         return id;
     }
@@ -361,11 +373,6 @@ public final class ContinualJob {
         List<Step> steps = new ArrayList<>(store.read(LINEAGE).collectAsList().stream().map(Step::of).toList());
         steps.sort(java.util.Comparator.comparingInt(Step::sequence));
         return steps;
-    }
-
-    private void record(String runId, String job, LetheConfig cfg, Instant started, String model, String data) {
-        new Runs(store).recordSucceeded(runId, job, cfg, codeVersion, spark.sparkContext().applicationId(), started,
-                model, data);
     }
 
     private static void putNullable(ObjectNode o, String key, Double v) {

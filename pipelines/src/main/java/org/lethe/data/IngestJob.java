@@ -17,6 +17,7 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.lethe.config.LetheConfig;
 import org.lethe.store.TableStore;
+import org.lethe.job.JobResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,7 +82,7 @@ public final class IngestJob {
     /** Counts of one ingest, printed as the job's JSON result. */
     public record Summary(String runId, String dataset, long read, long memberships, long examples,
             long rejected, Map<String, Long> rejectedByReason, Map<String, Long> membershipsBySplit,
-            long refusals, List<String> files, List<String> skipped, String dataFingerprint) {
+            long refusals, List<String> files, List<String> skipped, String dataFingerprint) implements JobResult {
 
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();

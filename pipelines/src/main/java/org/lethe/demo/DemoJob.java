@@ -12,8 +12,10 @@ import org.lethe.unlearn.UnlearnJob;
 import org.lethe.eval.EvaluateJob;
 import org.lethe.report.Report;
 import org.lethe.stats.StatsJob;
-import org.lethe.store.Runs;
+import org.lethe.data.IngestedDataset;
+import org.lethe.job.JobRunner;
 import org.lethe.store.TableStore;
+import org.lethe.job.JobResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +44,7 @@ public final class DemoJob {
             Double forgetProbability, long forgetN, double seconds) {}
 
     /** What the demo did. */
-    public record Summary(String preset, Path root, List<Row> rows, Path report, double seconds) {
+    public record Summary(String preset, Path root, List<Row> rows, Path report, double seconds) implements JobResult {
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();
             o.put("preset", preset);
@@ -102,13 +104,17 @@ public final class DemoJob {
                     config.getInt(p + "questions")).write(bench, config.getInt(p + "vocab_size"));
         }
         TableStore store = new TableStore(spark, tables.toString());
-        Runs runs = new Runs(store);
-        String app = spark.sparkContext().applicationId();
-        Instant started = Instant.now();
-        IngestJob.Summary ingested = new IngestJob(spark, store, config).run(new IngestJob.Request(IngestJob.Format.TOFU,
-                bench.toString(), DATASET, "ingest-" + DATASET, null, true, null));
-        runs.recordSucceeded("ingest-" + DATASET, "ingest", config, codeVersion, app, started, null,
-                ingested.dataFingerprint());
+        JobRunner runner = new JobRunner(spark, store, codeVersion);
+        return runner.run("demo-" + preset, "demo", config, () -> demo(runner, root, preset, bench, checkpoints, begin));
+    }
+
+    private Summary demo(JobRunner runner, Path root, String preset, Path bench, Path checkpoints, long begin)
+            throws Exception {
+        String p = "demo." + preset + ".";
+        TableStore store = runner.store();
+        String ingestRun = IngestedDataset.defaultRun(DATASET);
+        runner.run(ingestRun, "ingest", config, () -> new IngestJob(spark, store, config).run(new IngestJob.Request(
+                IngestJob.Format.TOFU, bench.toString(), DATASET, ingestRun, null, true, null)));
 
         List<Row> rows = new ArrayList<>();
         List<String> train = List.of("train.dataset=" + DATASET, "train.tokenizer=" + bench.resolve("tokenizer.json"),
@@ -117,20 +123,20 @@ public final class DemoJob {
                 "train.batch_size=" + config.getInt(p + "finetune_batch_size"),
                 "train.lr=" + config.getDouble(p + "finetune_lr"),
                 "train.warmup_steps=" + config.getInt(p + "finetune_warmup_steps"), "train.resume=true");
-        String target = finetune(store, runs, app, train, "target", "[full, general]", checkpoints);
-        String retain = finetune(store, runs, app, train, "retain", "[retain90, general]", checkpoints);
+        String target = finetune(runner, train, "target", "[full, general]", checkpoints);
+        String retain = finetune(runner, train, "retain", "[retain90, general]", checkpoints);
 
         List<String> eval = List.of("eval.dataset=" + DATASET,
                 "eval.max_new_tokens=" + config.getInt(p + "eval_max_new_tokens"),
                 "eval.mia_gradient_norm=" + config.getBoolean(p + "eval_gradient_norm"));
-        rows.add(evaluate(store, runs, app, eval, "retain", retain, "retain", "baseline"));
-        rows.add(evaluate(store, runs, app, eval, "target", target, "retain", "baseline"));
+        rows.add(evaluate(runner, eval, "retain", retain, "retain", "baseline"));
+        rows.add(evaluate(runner, eval, "target", target, "retain", "baseline"));
 
         if (config.getBoolean(p + "stats")) {
             long t = System.nanoTime();
             LetheConfig c = config.with(List.of("stats.dataset=" + DATASET, "stats.splits.holdout=\"\""));
-            StatsJob.Summary s = new StatsJob(spark, store, c).run("target-stats", target);
-            runs.recordSucceeded("target-stats", "stats", c, codeVersion, app, Instant.now(), null, null);
+            StatsJob.Summary s = runner.run("target-stats", "stats", c,
+                    () -> new StatsJob(spark, store, c).run("target-stats", target));
             LOG.info("demo: stats of the target in {} s: {}", seconds(t), s.toJson());
         }
 
@@ -141,41 +147,35 @@ public final class DemoJob {
                     "unlearn.method=" + method, "unlearn.epochs=" + config.getInt(p + "unlearn_epochs"),
                     "unlearn.batch_size=" + config.getInt(p + "unlearn_batch_size"),
                     "unlearn.lr=" + config.getDouble(p + "unlearn_lr"), "unlearn.output=" + checkpoints.resolve(id)));
-            Instant s0 = Instant.now();
-            UnlearnJob.Summary u = new UnlearnJob(spark, store, c).run(id);
-            runs.recordSucceeded(id, "unlearn", c, codeVersion, app, s0, u.modelFingerprint(), u.dataFingerprint());
-            Row r = evaluate(store, runs, app, eval, id, u.checkpoint(), "retain", method);
+            UnlearnJob.Summary u = runner.run(id, "unlearn", c, () -> new UnlearnJob(spark, store, c).run(id));
+            Row r = evaluate(runner, eval, id, u.checkpoint(), "retain", method);
             rows.add(new Row(r.runId(), r.kind(), r.forgetQuality(), r.modelUtility(), r.forgetRouge(),
                     r.forgetProbability(), r.forgetN(), r.seconds() + seconds(t)));
         }
         Path report = root.resolve("report.html");
         Report.write(store, report, Instant.now());
-        runs.recordSucceeded("demo-" + preset, "demo", config, codeVersion, app, started, null, null);
         return new Summary(preset, root, rows, report, seconds(begin));
     }
 
-    private String finetune(TableStore store, Runs runs, String app, List<String> train, String id, String splits,
-            Path checkpoints) throws Exception {
+    private String finetune(JobRunner runner, List<String> train, String id, String splits, Path checkpoints)
+            throws Exception {
         List<String> sets = new ArrayList<>(train);
         sets.add("train.splits=" + splits);
         sets.add("train.output=" + checkpoints.resolve(id));
         LetheConfig c = config.with(sets);
         long t = System.nanoTime();
-        Instant s0 = Instant.now();
-        FinetuneJob.Summary s = new FinetuneJob(spark, store, c).run(id);
-        runs.recordSucceeded(id, "finetune", c, codeVersion, app, s0, s.modelFingerprint(), s.dataFingerprint());
+        FinetuneJob.Summary s = runner.run(id, "finetune", c, () -> new FinetuneJob(spark, runner.store(), c).run(id));
         LOG.info("demo: {} trained in {} s ({} steps, loss {} -> {})", id, seconds(t), s.steps(), s.firstLoss(),
                 s.lastLoss());
         return s.checkpoint();
     }
 
-    private Row evaluate(TableStore store, Runs runs, String app, List<String> eval, String id, String model,
-            String retainRun, String kind) {
+    private Row evaluate(JobRunner runner, List<String> eval, String id, String model, String retainRun, String kind)
+            throws Exception {
         LetheConfig c = config.with(eval);
         long t = System.nanoTime();
-        Instant s0 = Instant.now();
-        EvaluateJob.Summary s = new EvaluateJob(spark, store, c).run(id, model, retainRun);
-        runs.recordSucceeded(id, "evaluate", c, codeVersion, app, s0, null, null);
+        EvaluateJob.Summary s = runner.run(id, "evaluate", c,
+                () -> new EvaluateJob(spark, runner.store(), c).run(id, model, retainRun));
         return new Row(id, kind, s.value("forget_quality"), s.value("model_utility"), s.value("forget_rouge_l_recall"),
                 s.value("forget_probability"), s.items().getOrDefault("forget", 0L), seconds(t));
     }

@@ -17,6 +17,7 @@ import org.lethe.model.CausalLm;
 import org.lethe.model.ModelSettings;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
+import org.lethe.job.JobResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,7 +63,7 @@ public final class EvaluateJob {
      * {@code prompt_tokens} tokens: NULL values).
      */
     public record Summary(String runId, long step, String model, Map<String, Long> items, long values,
-            Map<String, Long> skipped, List<EvalTables.Summary> aggregates) {
+            Map<String, Long> skipped, List<EvalTables.Summary> aggregates) implements JobResult {
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();
             o.put("run_id", runId);

@@ -20,6 +20,7 @@ import org.lethe.eval.EvalTables.Summary;
 import org.lethe.store.Fingerprints;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
+import org.lethe.job.JobResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -87,7 +88,7 @@ public final class ImportEvalJob {
     /** The import's result, printed as the job's JSON. */
     public record Result(Request request, long evalSamples, Map<String, Integer> samplesBySplit, int idsFromExamples,
                          int idsFromIndex, List<String> skipped, Map<String, Double> reported,
-                         List<Summary> summary, String dataFingerprint) {
+                         List<Summary> summary, String dataFingerprint) implements JobResult {
 
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();

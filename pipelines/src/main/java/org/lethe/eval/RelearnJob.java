@@ -8,6 +8,7 @@ import org.lethe.config.LetheConfig;
 import org.lethe.finetune.FinetuneJob;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
+import org.lethe.job.JobResult;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +28,7 @@ public final class RelearnJob {
             "forget_rouge_l_recall", "forget_truth_ratio", EvalTables.MODEL_UTILITY);
 
     /** What the attack found: each reported metric before and after relearning. */
-    public record Summary(String runId, String relearnRunId, long steps, ObjectNode before, ObjectNode after) {
+    public record Summary(String runId, String relearnRunId, long steps, ObjectNode before, ObjectNode after) implements JobResult {
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();
             o.put("run_id", runId);

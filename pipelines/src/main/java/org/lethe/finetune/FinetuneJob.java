@@ -21,6 +21,7 @@ import org.lethe.model.LmTokenizer;
 import org.lethe.model.ModelPresets;
 import org.lethe.model.ModelSettings;
 import org.lethe.store.TableStore;
+import org.lethe.job.JobResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,7 +49,7 @@ public final class FinetuneJob {
 
     /** What the job did. */
     public record Summary(String runId, String checkpoint, long steps, long resumedFrom, long samples,
-            double firstLoss, double lastLoss, String modelFingerprint, String dataFingerprint) {
+            double firstLoss, double lastLoss, String modelFingerprint, String dataFingerprint) implements JobResult {
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();
             o.put("run_id", runId);

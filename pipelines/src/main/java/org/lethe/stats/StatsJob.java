@@ -24,6 +24,7 @@ import org.lethe.store.Fingerprints;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
 import org.lethe.store.Tables;
+import org.lethe.job.JobResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -154,7 +155,7 @@ public final class StatsJob {
 
     /** What the job did. */
     public record Summary(String runId, String dataset, String model, Map<String, Long> samples, long gradientParameters,
-            int projectionDim, long pairs, Double meanEntanglement, String modelFingerprint, String dataFingerprint) {
+            int projectionDim, long pairs, Double meanEntanglement, String modelFingerprint, String dataFingerprint) implements JobResult {
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();
             o.put("run_id", runId);

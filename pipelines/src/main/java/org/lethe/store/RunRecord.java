@@ -10,6 +10,8 @@ import java.util.Objects;
  * @param configJson the resolved config as JSON; {@code configSha256} is its fingerprint
  * @param modelFingerprint SHA-256 of the model the job read, or null if it read none
  * @param dataFingerprint SHA-256 of the data the job read, or null if it read none
+ * @param heartbeatAt when the job last said it was alive (its start, then every heartbeat of its
+ *     runner); a RUNNING row whose heartbeat is old belongs to a job that was killed
  * @param endedAt null while {@link RunStatus#RUNNING}
  * @param error the failure's message, non-null exactly when {@link RunStatus#FAILED}
  */
@@ -24,6 +26,7 @@ public record RunRecord(
         String modelFingerprint,
         String dataFingerprint,
         Instant startedAt,
+        Instant heartbeatAt,
         Instant endedAt,
         String error) {
 
@@ -42,26 +45,32 @@ public record RunRecord(
         }
     }
 
-    /** A job that has just started. */
+    /** A job that has just started (its first heartbeat is its start). */
     public static RunRecord started(String runId, String job, String configJson, String configSha256,
             String codeVersion, String sparkAppId, Instant startedAt) {
         return new RunRecord(runId, job, RunStatus.RUNNING, configJson, configSha256, codeVersion, sparkAppId,
-                null, null, startedAt, null, null);
+                null, null, startedAt, startedAt, null, null);
     }
 
     /** This record with the fingerprints of the model and data the job read. */
     public RunRecord withFingerprints(String model, String data) {
         return new RunRecord(runId, job, status, configJson, configSha256, codeVersion, sparkAppId, model, data,
-                startedAt, endedAt, error);
+                startedAt, heartbeatAt, endedAt, error);
+    }
+
+    /** This running record with a later heartbeat. */
+    public RunRecord beat(Instant at) {
+        return new RunRecord(runId, job, status, configJson, configSha256, codeVersion, sparkAppId, modelFingerprint,
+                dataFingerprint, startedAt, at, endedAt, error);
     }
 
     public RunRecord succeeded(Instant at) {
         return new RunRecord(runId, job, RunStatus.SUCCEEDED, configJson, configSha256, codeVersion, sparkAppId,
-                modelFingerprint, dataFingerprint, startedAt, at, null);
+                modelFingerprint, dataFingerprint, startedAt, at, at, null);
     }
 
     public RunRecord failed(Instant at, String message) {
         return new RunRecord(runId, job, RunStatus.FAILED, configJson, configSha256, codeVersion, sparkAppId,
-                modelFingerprint, dataFingerprint, startedAt, at, message == null ? "(no message)" : message);
+                modelFingerprint, dataFingerprint, startedAt, at, at, message == null ? "(no message)" : message);
     }
 }

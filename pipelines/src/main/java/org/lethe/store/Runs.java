@@ -14,11 +14,16 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * The {@code runs} table, keyed by (run_id, job): one row per job of a run with its config,
- * provenance and status. A job writes its row LAST, after all its other tables, so a run whose
- * row does not say {@code SUCCEEDED} never looks complete.
+ * provenance and status. A job's runner writes it RUNNING when the job starts (then heartbeats),
+ * and SUCCEEDED or FAILED LAST, after all its other tables, so a run whose row does not say
+ * {@code SUCCEEDED} never looks complete and a killed job leaves a RUNNING row.
+ *
+ * <p>Every write of this table in one JVM is serialized: the table store commits by renaming
+ * partition directories and keeps one schema file per table, so two writers of {@code runs} (a
+ * heartbeat and a job's final row, a composite job and its inner jobs) must not overlap.
  */
 public final class Runs {
-    public static final String TABLE = "runs";
+    public static final String TABLE = Tables.RUNS;
 
     /** The columns of {@code runs}, in the order {@link TableStore#read} returns them. */
     public static final StructType SCHEMA = new StructType()
@@ -30,10 +35,13 @@ public final class Runs {
             .add("model_fingerprint", DataTypes.StringType, true)
             .add("data_fingerprint", DataTypes.StringType, true)
             .add("started_at", DataTypes.TimestampType, false)
+            .add("heartbeat_at", DataTypes.TimestampType, true)
             .add("ended_at", DataTypes.TimestampType, true)
             .add("error", DataTypes.StringType, true)
             .add(TableStore.RUN_ID, DataTypes.StringType, false)
             .add("job", DataTypes.StringType, false);
+
+    private static final Object WRITES = new Object();
 
     private final TableStore store;
 
@@ -45,18 +53,11 @@ public final class Runs {
     public void record(RunRecord r) {
         Row row = RowFactory.create(r.status().name(), r.configJson(), r.configSha256(), r.codeVersion(),
                 r.sparkAppId(), r.modelFingerprint(), r.dataFingerprint(), Timestamp.from(r.startedAt()),
+                r.heartbeatAt() == null ? null : Timestamp.from(r.heartbeatAt()),
                 r.endedAt() == null ? null : Timestamp.from(r.endedAt()), r.error(), r.runId(), r.job());
-        store.write(TABLE, store.spark().createDataFrame(List.of(row), SCHEMA), 2, "job");
-    }
-
-    /**
-     * Records a job that a composite job (continual, demo) ran inside its own Spark application,
-     * SUCCEEDED now, with the config it ran under.
-     */
-    public void recordSucceeded(String runId, String job, org.lethe.config.LetheConfig config, String codeVersion,
-            String sparkAppId, Instant startedAt, String modelFingerprint, String dataFingerprint) {
-        record(RunRecord.started(runId, job, config.toJson(), config.sha256(), codeVersion, sparkAppId, startedAt)
-                .withFingerprints(modelFingerprint, dataFingerprint).succeeded(Instant.now()));
+        synchronized (WRITES) {
+            store.write(TABLE, store.spark().createDataFrame(List.of(row), SCHEMA), 2, "job");
+        }
     }
 
     /** The row of (runId, job), if recorded. */
@@ -77,7 +78,8 @@ public final class Runs {
         return new RunRecord(row.getAs(TableStore.RUN_ID), row.getAs("job"), RunStatus.valueOf(row.getAs("status")),
                 row.getAs("config_json"), row.getAs("config_sha256"), row.getAs("code_version"), row.getAs("spark_app_id"),
                 row.getAs("model_fingerprint"), row.getAs("data_fingerprint"), instant(row.getAs("started_at")),
-                instant(row.getAs("ended_at")), row.getAs("error"));
+                instant(java.util.Arrays.asList(row.schema().fieldNames()).contains("heartbeat_at")
+                        ? row.getAs("heartbeat_at") : null), instant(row.getAs("ended_at")), row.getAs("error"));
     }
 
     // Timestamp normally; Instant when spark.sql.datetime.java8API.enabled is set.

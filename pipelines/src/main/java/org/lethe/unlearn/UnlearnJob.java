@@ -23,6 +23,7 @@ import org.lethe.model.AdamW;
 import org.lethe.model.ModelSettings;
 import org.lethe.store.Fingerprints;
 import org.lethe.store.TableStore;
+import org.lethe.job.JobResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,7 +55,7 @@ public final class UnlearnJob {
     /** What the job did. */
     public record Summary(String runId, String method, List<String> terms, double lr, String checkpoint, long steps,
             long resumedFrom, long forgetSamples, long retainSamples, double firstLoss, double lastLoss,
-            String modelFingerprint, String dataFingerprint) {
+            String modelFingerprint, String dataFingerprint) implements JobResult {
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();
             o.put("run_id", runId);
