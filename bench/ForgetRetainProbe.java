@@ -2,7 +2,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.PromptTemplate;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.LlamaConfig;
 import org.lethe.model.LmScorer;
 import org.lethe.model.LmTokenizer;
@@ -54,7 +54,7 @@ public final class ForgetRetainProbe {
         PromptTemplate template = PromptTemplate.of(LetheConfig.defaults());
 
         long start = System.nanoTime();
-        try (CausalLm lm = CausalLm.load(model, ModelSettings.defaults());
+        try (LanguageModel lm = LanguageModel.load(model, ModelSettings.defaults());
                 LmTokenizer ownTok = lm.tokenizer() == null ? loadTokenizer(bench, lm.config()) : null) {
             LmTokenizer tok = ownTok != null ? ownTok : lm.tokenizer();
             SetScore forget = score(lm, tok, template, readQa(bench.resolve("forget10.jsonl"), Integer.MAX_VALUE), batch);
@@ -94,7 +94,7 @@ public final class ForgetRetainProbe {
     }
 
     /** Mean over samples of exp(-mean answer NLL), and of the mean answer NLL itself. */
-    private static SetScore score(CausalLm lm, LmTokenizer tok, PromptTemplate template, List<String[]> qa, int batch) {
+    private static SetScore score(LanguageModel lm, LmTokenizer tok, PromptTemplate template, List<String[]> qa, int batch) {
         double sumP = 0;
         double sumNll = 0;
         for (int from = 0; from < qa.size(); from += batch) {

@@ -15,7 +15,7 @@ import org.lethe.data.SampleEncoder;
 import org.lethe.distributed.EpochPlan;
 import org.lethe.unlearn.UnlearnJob;
 import org.lethe.jobs.EmbeddedSpark;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.GreedyDecoder;
 import org.lethe.model.LmScorer;
 import org.lethe.model.ModelSettings;
@@ -229,7 +229,7 @@ public final class PerfBench {
             }
         }
         ObjectNode o = JSON.createObjectNode();
-        try (CausalLm lm = CausalLm.load(Paths.get(model), new ModelSettings("cpu", "float32", threads))) {
+        try (LanguageModel lm = LanguageModel.load(Paths.get(model), new ModelSettings("cpu", "float32", threads))) {
             o.put("torch_threads", ai.djl.pytorch.jni.JniUtils.getNumThreads());
             LmScorer.tokenLogProbs(lm, seqs.subList(0, Math.min(batch, seqs.size()))); // warm-up
             long scored = 0;

@@ -1,7 +1,7 @@
 import ai.djl.ndarray.NDManager;
 import org.lethe.distributed.DataParallelTrainer;
 import org.lethe.model.AdamW;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.LmTrainer;
 import org.lethe.model.LoraSettings;
 import org.lethe.model.ModelSettings;
@@ -34,7 +34,7 @@ public final class StatsBench {
         System.out.println("gradient,parameters,batch,tokens,k,train_step_ms,stats_batch_ms,of_which_projection_ms,"
                 + "stats_per_sample_ms,train_per_sample_ms,ratio");
         for (String mode : List.of("full", "lora")) {
-            try (CausalLm lm = CausalLm.load(dir, new ModelSettings("cpu", "float32", threads))) {
+            try (LanguageModel lm = LanguageModel.load(dir, new ModelSettings("cpu", "float32", threads))) {
                 if (mode.equals("lora")) {
                     lm.attachLora(new LoraSettings(8, 16, List.of("q_proj", "v_proj"), 0));
                 }

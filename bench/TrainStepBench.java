@@ -1,5 +1,5 @@
 import org.lethe.model.AdamW;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.LmTrainer;
 import org.lethe.model.ModelSettings;
 
@@ -24,7 +24,7 @@ public final class TrainStepBench {
         int batch = args.length > 2 ? Integer.parseInt(args[2]) : 8;
         int tokens = args.length > 3 ? Integer.parseInt(args[3]) : 128;
         int threads = args.length > 4 ? Integer.parseInt(args[4]) : 0;
-        try (CausalLm lm = CausalLm.load(dir, new ModelSettings("cpu", "float32", threads));
+        try (LanguageModel lm = LanguageModel.load(dir, new ModelSettings("cpu", "float32", threads));
                 LmTrainer trainer = new LmTrainer(lm, AdamW.Settings.defaults(), 1.0)) {
             SplittableRandom rng = new SplittableRandom(7);
             int vocab = lm.config().vocabSize();

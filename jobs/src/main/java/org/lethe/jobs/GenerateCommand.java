@@ -5,7 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.lethe.config.LetheConfig;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.ModelSettings;
 import org.lethe.model.GreedyDecoder;
 import picocli.CommandLine.Command;
@@ -39,7 +39,7 @@ public final class GenerateCommand extends LetheCommand {
         if (n < 0) {
             throw new IllegalArgumentException("--max-new-tokens must be >= 0, got " + n);
         }
-        try (CausalLm lm = CausalLm.load(model, ModelSettings.of(config))) {
+        try (LanguageModel lm = LanguageModel.load(model, ModelSettings.of(config))) {
             long[] promptIds = lm.tokenizer().encode(prompt, true);
             long[] generated = GreedyDecoder.generate(lm, List.of(promptIds), n, true).get(0);
             out().println(ids

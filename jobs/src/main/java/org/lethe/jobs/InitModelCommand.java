@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.lethe.config.LetheConfig;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.LlamaConfig;
 import org.lethe.model.LmTokenizer;
 import org.lethe.model.ModelPresets;
@@ -50,7 +50,7 @@ public final class InitModelCommand extends LetheCommand {
         try {
             int vocab = LmTokenizer.vocabularySize(tokFile);
             LlamaConfig architecture = ModelPresets.config(preset, vocab);
-            try (CausalLm lm = CausalLm.fresh(architecture, ModelSettings.of(config), seed, tokFile)) {
+            try (LanguageModel lm = LanguageModel.fresh(architecture, ModelSettings.of(config), seed, tokFile)) {
                 lm.save(out);
                 ObjectNode result = JSON.createObjectNode();
                 result.put("model", out.toAbsolutePath().toString());

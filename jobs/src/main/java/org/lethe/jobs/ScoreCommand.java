@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.List;
 import org.lethe.config.LetheConfig;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.ModelSettings;
 import org.lethe.model.LmScorer;
 import picocli.CommandLine.Command;
@@ -31,7 +31,7 @@ public final class ScoreCommand extends LetheCommand {
 
     @Override
     protected void run(LetheConfig config) {
-        try (CausalLm lm = CausalLm.load(model, ModelSettings.of(config))) {
+        try (LanguageModel lm = LanguageModel.load(model, ModelSettings.of(config))) {
             long[] ids = lm.tokenizer().encode(text, true);
             if (ids.length < 2) {
                 throw new IllegalArgumentException("--text must hold at least one token to score");

@@ -10,7 +10,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.ModelSettings;
 import org.lethe.testing.TestSpark;
 
@@ -47,7 +47,7 @@ class FinetuneCommandTest {
         assertTrue(s.get("last_loss").asDouble() < 0.8 * s.get("first_loss").asDouble(), train.out());
         Path checkpoint = Path.of(s.get("checkpoint").asText());
         assertTrue(Files.exists(checkpoint.resolve("trainer_state.json")));
-        try (CausalLm lm = CausalLm.load(checkpoint, ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(checkpoint, ModelSettings.defaults())) {
             assertTrue(lm.tokenizer().vocabularySize() > 259);
         }
         Cli steps = Cli.run("sql", "--root", root, "--csv",

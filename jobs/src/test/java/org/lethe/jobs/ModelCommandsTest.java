@@ -11,7 +11,7 @@ import java.util.stream.Collectors;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.GreedyDecoder;
 import org.lethe.model.ModelSettings;
 import org.lethe.testing.Fixtures;
@@ -51,7 +51,7 @@ class ModelCommandsTest {
         assertEquals(0, five.status(), five.err());
         String[] tokens = five.out().strip().split(" ");
         assertEquals(5, tokens.length);
-        try (CausalLm lm = CausalLm.load(model, ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(model, ModelSettings.defaults())) {
             long[] fromBos = GreedyDecoder.generate(lm, List.of(new long[] {1}), 5, true).get(0);
             for (int i = 0; i < 5; i++) {
                 assertEquals(fromBos[i], Long.parseLong(tokens[i]));
@@ -101,7 +101,7 @@ class ModelCommandsTest {
         Cli gen2 = Cli.run("generate", "--model", tmp.resolve("again").toString(), "--prompt", "héllo",
                 "--max-new-tokens", "7", "--ids");
         assertEquals(gen.out(), gen2.out(), "same seed, same model, same tokens");
-        try (CausalLm lm = CausalLm.load(dir, ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(dir, ModelSettings.defaults())) {
             assertEquals(json.get("parameters").asLong(), lm.block().parameterCount());
             assertEquals("héllo wörld", lm.tokenizer().decode(lm.tokenizer().encode("héllo wörld", false)));
         }

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.lethe.model.AdamW;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.io.CheckpointTensors;
 import org.lethe.model.io.LocalFiles;
 
@@ -63,7 +63,7 @@ public final class Checkpoints {
     }
 
     /** Writes {@code checkpoint-<step>} under {@code output}, replacing one of the same step. */
-    public static Path save(Path output, CausalLm model, AdamW optimizer, long globalStep, long seed,
+    public static Path save(Path output, LanguageModel model, AdamW optimizer, long globalStep, long seed,
             String configSha256, String runId) {
         Path dir = output.resolve(PREFIX + globalStep);
         Path staging = output.resolve(".staging-" + PREFIX + globalStep);

@@ -17,7 +17,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.lethe.model.AdamW;
 import org.lethe.model.Autograd;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.LmTrainer;
 import org.lethe.model.LoraSettings;
 import org.lethe.model.ModelSettings;
@@ -180,7 +180,7 @@ public final class DataParallelTrainer implements AutoCloseable {
     private final ModelSettings settings;
     private final Options options;
     private final String cacheKey;
-    private final CausalLm master;
+    private final LanguageModel master;
     private final LmTrainer trainer;
     private final List<String> trained;
     private final LocalExchange exchange;
@@ -229,7 +229,7 @@ public final class DataParallelTrainer implements AutoCloseable {
      * The names of the trainable parameters (Hugging Face names; PEFT names of the adapters when
      * LoRA is attached) that {@code patterns} select (all when empty), in model order.
      */
-    public static List<String> select(CausalLm lm, List<String> patterns) {
+    public static List<String> select(LanguageModel lm, List<String> patterns) {
         List<String> names = new ArrayList<>(lm.block().trainableParameters().keySet());
         if (patterns.isEmpty()) {
             return names;
@@ -267,7 +267,7 @@ public final class DataParallelTrainer implements AutoCloseable {
     }
 
     /** The driver's master copy of the model (the weights after the last step). */
-    public CausalLm model() {
+    public LanguageModel model() {
         return master;
     }
 
@@ -509,7 +509,7 @@ public final class DataParallelTrainer implements AutoCloseable {
          */
         private MicroGradient gradient(int micro, List<Row> rows, LocalExchange local, Integer sumInto) {
             ParameterSnapshot s = snapshot.value();
-            CausalLm lm = ExecutorModelCache.get(key, modelDir, settings, lora, s);
+            LanguageModel lm = ExecutorModelCache.get(key, modelDir, settings, lora, s);
             ExecutorModels models = new ExecutorModels(lm,
                     () -> refDir == null ? null : ExecutorModelCache.frozen(key + "-ref", refDir, refSettings));
             try (LmTrainer trainer = new LmTrainer(lm, AdamW.Settings.defaults(), 0)) {

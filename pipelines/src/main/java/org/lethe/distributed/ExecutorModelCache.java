@@ -1,6 +1,6 @@
 package org.lethe.distributed;
 
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.LoraSettings;
 import org.lethe.model.ModelSettings;
 
@@ -16,10 +16,10 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ExecutorModelCache {
 
     private static final class Entry {
-        final CausalLm lm;
+        final LanguageModel lm;
         long version = -1;
 
-        Entry(CausalLm lm) {
+        Entry(LanguageModel lm) {
             this.lm = lm;
         }
     }
@@ -33,7 +33,7 @@ public final class ExecutorModelCache {
      * parameters of {@code snapshot}. Callers hold {@link org.lethe.model.Autograd#exclusive}, so
      * parameters never change under a running computation of this JVM.
      */
-    public static CausalLm get(String key, String modelDir, ModelSettings settings, LoraSettings lora,
+    public static LanguageModel get(String key, String modelDir, ModelSettings settings, LoraSettings lora,
             ParameterSnapshot snapshot) {
         Entry e = MODELS.computeIfAbsent(key, k -> new Entry(load(modelDir, settings, lora)));
         synchronized (e) {
@@ -51,8 +51,8 @@ public final class ExecutorModelCache {
     }
 
     /** A model directory with LoRA adapters attached when {@code lora} is given and it has none yet. */
-    public static CausalLm load(String modelDir, ModelSettings settings, LoraSettings lora) {
-        CausalLm lm = CausalLm.load(Paths.get(modelDir), settings);
+    public static LanguageModel load(String modelDir, ModelSettings settings, LoraSettings lora) {
+        LanguageModel lm = LanguageModel.load(Paths.get(modelDir), settings);
         try {
             if (lora != null && lm.loraSettings().isEmpty()) {
                 lm.attachLora(lora);
@@ -71,8 +71,8 @@ public final class ExecutorModelCache {
      * A frozen model (the {@code ref_model}) cached under {@code key}: loaded from {@code modelDir}
      * on first use and never changed.
      */
-    public static CausalLm frozen(String key, String modelDir, ModelSettings settings) {
-        return MODELS.computeIfAbsent(key, k -> new Entry(CausalLm.load(Paths.get(modelDir), settings))).lm;
+    public static LanguageModel frozen(String key, String modelDir, ModelSettings settings) {
+        return MODELS.computeIfAbsent(key, k -> new Entry(LanguageModel.load(Paths.get(modelDir), settings))).lm;
     }
 
     /** Frees the model of a finished run (on the JVM this is called in). */

@@ -1,6 +1,6 @@
 package org.lethe.distributed;
 
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 
 import java.util.function.Supplier;
 
@@ -10,22 +10,22 @@ import java.util.function.Supplier;
  */
 public final class ExecutorModels {
 
-    private final CausalLm policy;
-    private final Supplier<CausalLm> ref;
+    private final LanguageModel policy;
+    private final Supplier<LanguageModel> ref;
 
-    ExecutorModels(CausalLm policy, Supplier<CausalLm> ref) {
+    ExecutorModels(LanguageModel policy, Supplier<LanguageModel> ref) {
         this.policy = policy;
         this.ref = ref;
     }
 
     /** The model being trained, holding the step's parameters. */
-    public CausalLm policy() {
+    public LanguageModel policy() {
         return policy;
     }
 
     /** The frozen reference model (cached per executor JVM). */
-    public CausalLm ref() {
-        CausalLm r = ref.get();
+    public LanguageModel ref() {
+        LanguageModel r = ref.get();
         if (r == null) {
             throw new IllegalStateException("this run has no ref_model");
         }

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.pytorch.jni.JniUtils;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -30,18 +30,18 @@ final class LocalExchange implements AutoCloseable {
     private record Deposit(long version, Map<String, NDArray> gradients) {}
 
     private final String key;
-    private final CausalLm master;
+    private final LanguageModel master;
     private final NDManager manager;
     private final Map<Integer, Deposit> deposits = new HashMap<>();
 
-    private LocalExchange(String key, CausalLm master) {
+    private LocalExchange(String key, LanguageModel master) {
         this.key = key;
         this.master = master;
         this.manager = master.manager().newSubManager();
     }
 
     /** Opens the exchange of trainer {@code key} in this (the driver's) JVM. */
-    static LocalExchange open(String key, CausalLm master) {
+    static LocalExchange open(String key, LanguageModel master) {
         LocalExchange e = new LocalExchange(key, master);
         if (OPEN.putIfAbsent(key, e) != null) {
             e.manager.close();
@@ -59,7 +59,7 @@ final class LocalExchange implements AutoCloseable {
      * Copies the master's current values of {@code names} into {@code lm}'s parameters of the
      * same names, natively (grad mode off; across devices when the task's model is elsewhere).
      */
-    void loadInto(CausalLm lm, List<String> names) {
+    void loadInto(LanguageModel lm, List<String> names) {
         // A copy into a parameter (a leaf that requires grad) is an in-place op autograd refuses
         // while grad mode is on, which it is by default on a fresh task thread.
         boolean gradMode = JniUtils.isGradMode();

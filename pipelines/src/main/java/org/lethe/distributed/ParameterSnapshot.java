@@ -2,7 +2,7 @@ package org.lethe.distributed;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 
 import java.io.Serializable;
 import java.nio.FloatBuffer;
@@ -34,12 +34,12 @@ public record ParameterSnapshot(long version, List<String> names, float[] values
     }
 
     /** The current values of {@code names} (Hugging Face parameter names) of {@code lm}. */
-    public static ParameterSnapshot of(CausalLm lm, List<String> names, long version) {
+    public static ParameterSnapshot of(LanguageModel lm, List<String> names, long version) {
         return new ParameterSnapshot(version, names, flatten(lm, names, name -> parameter(lm, name).getArray()));
     }
 
     /** A parameter by its Hugging Face name, or its PEFT name when LoRA adapters are attached. */
-    static Parameter parameter(CausalLm lm, String name) {
+    static Parameter parameter(LanguageModel lm, String name) {
         Parameter p = lm.block().trainableParameters().get(name);
         if (p == null) {
             p = lm.block().hfParameters().get(name);
@@ -51,7 +51,7 @@ public record ParameterSnapshot(long version, List<String> names, float[] values
     }
 
     /** Every parameter of {@code lm}, in Hugging Face order. */
-    public static ParameterSnapshot of(CausalLm lm, long version) {
+    public static ParameterSnapshot of(LanguageModel lm, long version) {
         return of(lm, List.copyOf(lm.block().hfParameters().keySet()), version);
     }
 
@@ -59,7 +59,7 @@ public record ParameterSnapshot(long version, List<String> names, float[] values
      * One flat float32 vector of per-parameter arrays (values, gradients) in the order of
      * {@code names}: the layout snapshots and gradient sums share.
      */
-    public static float[] flatten(CausalLm lm, List<String> names, Function<String, NDArray> arrayOf) {
+    public static float[] flatten(LanguageModel lm, List<String> names, Function<String, NDArray> arrayOf) {
         long size = 0;
         for (String name : names) {
             size += parameter(lm, name).getShape().size();
@@ -76,7 +76,7 @@ public record ParameterSnapshot(long version, List<String> names, float[] values
     }
 
     /** Copies these values into {@code lm}'s parameters of the same names, in place (grad mode off). */
-    public void loadInto(CausalLm lm) {
+    public void loadInto(LanguageModel lm) {
         if (values == null) {
             throw new IllegalStateException("parameter version " + version + " is a handle to the driver's model, not"
                     + " values; it cannot be loaded outside the driver's JVM");

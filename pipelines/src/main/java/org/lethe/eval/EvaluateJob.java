@@ -13,7 +13,7 @@ import org.apache.spark.storage.StorageLevel;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.PromptTemplate;
 import org.lethe.distributed.ExecutorModelCache;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.ModelSettings;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
@@ -595,7 +595,7 @@ public final class EvaluateJob {
             if (!rows.hasNext()) {
                 return out.iterator();
             }
-            CausalLm lm = ExecutorModelCache.frozen(key, modelDir, model);
+            LanguageModel lm = ExecutorModelCache.frozen(key, modelDir, model);
             // One batch per (kind, eval set): a batch shares its prompt shape (and KnowMem prefix)
             Map<String, List<SampleMetrics.Item>> batches = new LinkedHashMap<>();
             while (rows.hasNext()) {
@@ -617,7 +617,7 @@ public final class EvaluateJob {
             return out.iterator();
         }
 
-        private void flush(CausalLm lm, String kind, List<SampleMetrics.Item> batch, List<Row> out) {
+        private void flush(LanguageModel lm, String kind, List<SampleMetrics.Item> batch, List<Row> out) {
             List<SampleMetrics.Value> values = switch (kind) {
                 case VERBMEM -> MuseMetrics.verbMem(lm, batch, muse);
                 case KNOWMEM -> MuseMetrics.knowMem(lm, batch, prefixes.get(batch.get(0).split()), muse);
@@ -667,8 +667,8 @@ public final class EvaluateJob {
 
         @Override
         public Iterator<Row> call(Iterator<Row> rows) {
-            CausalLm lm = ExecutorModelCache.frozen(key, modelDir, model);
-            CausalLm ref = referenceDir == null ? null : ExecutorModelCache.frozen(key + "-reference", referenceDir, model);
+            LanguageModel lm = ExecutorModelCache.frozen(key, modelDir, model);
+            LanguageModel ref = referenceDir == null ? null : ExecutorModelCache.frozen(key + "-reference", referenceDir, model);
             SampleMetrics.Judges judges = new SampleMetrics.Judges(
                     encoderDir == null ? null : (org.lethe.judge.SentenceEncoder) JUDGES.computeIfAbsent(
                             "encoder:" + encoderDir, k -> org.lethe.judge.SentenceEncoder.load(Paths.get(encoderDir), model)),

@@ -1,6 +1,6 @@
 package org.lethe.eval;
 
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.GreedyDecoder;
 import org.lethe.model.LmTokenizer;
 import org.lethe.text.Rouge;
@@ -85,7 +85,7 @@ public final class MuseMetrics {
      * {@code verbmem_rouge_l_f1} of each passage ({@code answer} of the items), the continuation in
      * {@code generation}; NULL (and no generation) for a passage of at most {@code promptTokens} tokens.
      */
-    public static List<SampleMetrics.Value> verbMem(CausalLm lm, List<SampleMetrics.Item> items, Settings s) {
+    public static List<SampleMetrics.Value> verbMem(LanguageModel lm, List<SampleMetrics.Item> items, Settings s) {
         LmTokenizer tok = lm.tokenizer();
         List<long[]> prompts = new ArrayList<>();
         List<String> references = new ArrayList<>();
@@ -122,7 +122,7 @@ public final class MuseMetrics {
      * {@code knowmem_rouge_l_f1} of each question after {@code prefix} (see {@link #fewShotPrefix}),
      * the answer cut at the first stop string in {@code generation}.
      */
-    public static List<SampleMetrics.Value> knowMem(CausalLm lm, List<SampleMetrics.Item> items, String prefix,
+    public static List<SampleMetrics.Value> knowMem(LanguageModel lm, List<SampleMetrics.Item> items, String prefix,
             Settings s) {
         LmTokenizer tok = lm.tokenizer();
         List<long[]> prompts = new ArrayList<>();

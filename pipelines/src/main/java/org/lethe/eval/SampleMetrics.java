@@ -8,7 +8,7 @@ import org.lethe.data.PromptTemplate;
 import org.lethe.model.AdamW;
 import org.lethe.model.Autograd;
 import org.lethe.model.Batch;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.GreedyDecoder;
 import org.lethe.model.LmScorer;
 import org.lethe.model.LmTrainer;
@@ -77,12 +77,12 @@ public final class SampleMetrics {
     public static final double ENTAILMENT_MIN_ROUGE = 0.1;
 
     /** Every metric of every item of {@code items}; {@code reference} (nullable) gives mia_reference. */
-    public static List<Value> compute(CausalLm lm, CausalLm reference, List<Item> items, Settings s) {
+    public static List<Value> compute(LanguageModel lm, LanguageModel reference, List<Item> items, Settings s) {
         return compute(lm, reference, items, s, Judges.NONE);
     }
 
-    /** As {@link #compute(CausalLm, CausalLm, List, Settings)}, with judge models. */
-    public static List<Value> compute(CausalLm lm, CausalLm reference, List<Item> items, Settings s, Judges judges) {
+    /** As {@link #compute(LanguageModel, LanguageModel, List, Settings)}, with judge models. */
+    public static List<Value> compute(LanguageModel lm, LanguageModel reference, List<Item> items, Settings s, Judges judges) {
         LmTokenizer tok = lm.tokenizer();
         List<PromptTemplate.Encoded> answers = new ArrayList<>();
         for (Item it : items) {
@@ -230,7 +230,7 @@ public final class SampleMetrics {
      * {@code perturbed}): every option's mean answer-token NLL under {@code template}, all options of
      * the batch in one scoring pass; NULL for an item without wrong options.
      */
-    public static List<Value> mcq(CausalLm lm, List<Item> items, PromptTemplate template) {
+    public static List<Value> mcq(LanguageModel lm, List<Item> items, PromptTemplate template) {
         LmTokenizer tok = lm.tokenizer();
         List<PromptTemplate.Encoded> options = new ArrayList<>();
         for (Item it : items) {
@@ -255,7 +255,7 @@ public final class SampleMetrics {
     }
 
     /** Teacher-forced answer statistics of a batch, one forward pass. */
-    private static List<Forced> forced(CausalLm lm, List<PromptTemplate.Encoded> encoded) {
+    private static List<Forced> forced(LanguageModel lm, List<PromptTemplate.Encoded> encoded) {
         int rows = encoded.size();
         int width = encoded.stream().mapToInt(e -> e.ids().length).max().orElse(0);
         List<long[]> ids = encoded.stream().map(PromptTemplate.Encoded::ids).toList();
@@ -299,7 +299,7 @@ public final class SampleMetrics {
     }
 
     /** Mean answer-token NLL of each encoded pair, batched. */
-    private static double[] meanNlls(CausalLm lm, List<PromptTemplate.Encoded> encoded) {
+    private static double[] meanNlls(LanguageModel lm, List<PromptTemplate.Encoded> encoded) {
         double[] out = new double[encoded.size()];
         if (encoded.isEmpty()) {
             return out;
@@ -318,7 +318,7 @@ public final class SampleMetrics {
     }
 
     /** L2 norm of the gradient of the answer's mean NLL with respect to every trainable parameter. */
-    private static double gradientNorm(CausalLm lm, PromptTemplate.Encoded e) {
+    private static double gradientNorm(LanguageModel lm, PromptTemplate.Encoded e) {
         return Autograd.exclusive(() -> {
             try (LmTrainer trainer = new LmTrainer(lm, AdamW.Settings.defaults(), 0)) {
                 trainer.zeroGradients();

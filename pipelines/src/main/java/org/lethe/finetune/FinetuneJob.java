@@ -16,7 +16,7 @@ import org.lethe.config.LetheConfig;
 import org.lethe.data.PromptTemplate;
 import org.lethe.data.SampleEncoder;
 import org.lethe.model.AdamW;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.LmTokenizer;
 import org.lethe.model.ModelPresets;
 import org.lethe.model.ModelSettings;
@@ -174,7 +174,7 @@ public final class FinetuneJob {
         }
         String tokenizer = required("train.tokenizer");
         Path init = output.resolveSibling(output.getFileName() + "-init");
-        try (CausalLm fresh = CausalLm.fresh(ModelPresets.config(config.getString("train.init_preset"),
+        try (LanguageModel fresh = LanguageModel.fresh(ModelPresets.config(config.getString("train.init_preset"),
                 LmTokenizer.vocabularySize(Paths.get(tokenizer))), settings, config.getLong("train.init_seed"),
                 Paths.get(tokenizer))) {
             fresh.save(init);

@@ -27,7 +27,7 @@ public final class GreedyDecoder {
     private GreedyDecoder() {}
 
     /** Generated ids per prompt (prompt excluded). Every prompt needs at least one token (BOS). */
-    public static List<long[]> generate(CausalLm lm, List<long[]> prompts, int maxNewTokens,
+    public static List<long[]> generate(LanguageModel lm, List<long[]> prompts, int maxNewTokens,
             boolean useCache) {
         if (maxNewTokens < 0) {
             throw new IllegalArgumentException("max new tokens must be >= 0, got " + maxNewTokens);
@@ -126,7 +126,7 @@ public final class GreedyDecoder {
     }
 
     /** Final hidden state of the last position only: the LM head runs on (batch, 1, hidden). */
-    private static NDArray lastOnly(CausalLm lm, NDArray stepIds, NDArray positions, NDArray mask,
+    private static NDArray lastOnly(LanguageModel lm, NDArray stepIds, NDArray positions, NDArray mask,
             KvCache cache) {
         NDArray hidden = lm.block().hiddenStates(lm.parameterStore(), stepIds, positions, mask, cache, false);
         long last = hidden.getShape().get(1) - 1;

@@ -21,7 +21,7 @@ import java.util.function.Supplier;
  */
 public final class KvCache implements AutoCloseable {
 
-    /** Additive mask value, as {@link LlamaForCausalLm}'s: exp(-1e9) is exactly 0 in float32. */
+    /** Additive mask value, as {@link LlamaBlock}'s: exp(-1e9) is exactly 0 in float32. */
     private static final float MASKED = -1e9f;
 
     private final NDManager manager;

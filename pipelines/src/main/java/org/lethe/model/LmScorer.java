@@ -17,7 +17,7 @@ public final class LmScorer {
      * Log-probability of each token given its prefix, for sequences of different lengths scored in
      * one right-padded batch; element {@code i} has {@code length(seq_i) - 1} values.
      */
-    public static List<float[]> tokenLogProbs(CausalLm lm, List<long[]> sequences) {
+    public static List<float[]> tokenLogProbs(LanguageModel lm, List<long[]> sequences) {
         if (sequences.isEmpty()) {
             return List.of();
         }

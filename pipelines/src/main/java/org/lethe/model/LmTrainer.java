@@ -18,7 +18,7 @@ import java.util.Map;
 /**
  * Language-modeling training steps on one model: mean next-token cross-entropy over unmasked
  * targets, DJL autograd, global-norm gradient clipping and AdamW, over the model's
- * {@linkplain LlamaForCausalLm#trainableParameters() trainable parameters} (every weight of a plain
+ * {@linkplain LlamaBlock#trainableParameters() trainable parameters} (every weight of a plain
  * model, only the adapters when LoRA is attached).
  */
 public final class LmTrainer implements AutoCloseable {
@@ -29,14 +29,14 @@ public final class LmTrainer implements AutoCloseable {
     /** What one step did. */
     public record StepResult(float loss, float gradNorm, long targetTokens) {}
 
-    private final CausalLm lm;
+    private final LanguageModel lm;
     private final AdamW optimizer;
     private final double maxGradNorm;
 
     /**
      * @param maxGradNorm clip the global gradient L2 norm to this value (<= 0 disables clipping)
      */
-    public LmTrainer(CausalLm lm, AdamW.Settings settings, double maxGradNorm) {
+    public LmTrainer(LanguageModel lm, AdamW.Settings settings, double maxGradNorm) {
         this.lm = lm;
         this.optimizer = new AdamW(lm.manager(), settings);
         this.maxGradNorm = maxGradNorm;

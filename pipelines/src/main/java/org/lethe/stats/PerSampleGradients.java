@@ -12,7 +12,7 @@ import ai.djl.training.GradientCollector;
 import org.lethe.eval.MembershipScores;
 import org.lethe.model.Autograd;
 import org.lethe.model.Batch;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.LmTrainer;
 import org.lethe.model.Scalars;
 
@@ -42,7 +42,7 @@ public final class PerSampleGradients {
      * @param labels per row, as {@link LmTrainer#accumulate}: the token at each position, -100 where not a target
      * @param k the Min-K% fraction
      */
-    public static List<Sample> compute(CausalLm lm, List<String> names, List<long[]> ids, List<long[]> labels,
+    public static List<Sample> compute(LanguageModel lm, List<String> names, List<long[]> ids, List<long[]> labels,
             double k) {
         int rows = ids.size();
         if (rows == 0) {

@@ -17,7 +17,7 @@ import org.lethe.data.SampleEncoder;
 import org.lethe.distributed.DataParallelTrainer;
 import org.lethe.distributed.EpochPlan;
 import org.lethe.distributed.ExecutorModelCache;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.LoraSettings;
 import org.lethe.model.ModelSettings;
 import org.lethe.store.Fingerprints;
@@ -198,7 +198,7 @@ public final class StatsJob {
         }
         ModelSettings modelSettings = ModelSettings.of(config);
         long gradientParameters;
-        try (CausalLm lm = ExecutorModelCache.load(modelDir, modelSettings, s.lora())) {
+        try (LanguageModel lm = ExecutorModelCache.load(modelDir, modelSettings, s.lora())) {
             gradientParameters = parameters(lm, s).stream()
                     .mapToLong(n -> lm.block().trainableParameters().get(n).getArray().size()).sum();
         } catch (IllegalArgumentException e) {
@@ -319,19 +319,19 @@ public final class StatsJob {
     }
 
     /** The parameters whose gradient is taken: the adapters with [lora], else those the patterns match. */
-    static List<String> parameters(CausalLm lm, Settings s) {
+    static List<String> parameters(LanguageModel lm, Settings s) {
         return DataParallelTrainer.select(lm, s.lora() != null ? List.of() : s.gradient());
     }
 
     /** Models of running stats jobs, one per executor JVM (with LoRA attached when configured). */
-    private static final Map<String, CausalLm> MODELS = new ConcurrentHashMap<>();
+    private static final Map<String, LanguageModel> MODELS = new ConcurrentHashMap<>();
 
-    private static CausalLm model(String key, String modelDir, ModelSettings settings, LoraSettings lora) {
+    private static LanguageModel model(String key, String modelDir, ModelSettings settings, LoraSettings lora) {
         return MODELS.computeIfAbsent(key, k -> ExecutorModelCache.load(modelDir, settings, lora));
     }
 
     private static void release(String key) {
-        CausalLm lm = MODELS.remove(key);
+        LanguageModel lm = MODELS.remove(key);
         if (lm != null) {
             lm.close();
         }
@@ -363,7 +363,7 @@ public final class StatsJob {
             if (batches.isEmpty()) {
                 return java.util.Collections.emptyIterator();
             }
-            CausalLm lm = model(key, modelDir, modelSettings, settings.lora());
+            LanguageModel lm = model(key, modelDir, modelSettings, settings.lora());
             List<String> names = parameters(lm, settings);
             SeededProjection projection = new SeededProjection(settings.seed(), settings.projectionDim(),
                     settings.projectionBlock());
@@ -374,7 +374,7 @@ public final class StatsJob {
             return out.iterator();
         }
 
-        private List<Row> batch(CausalLm lm, List<String> names, SeededProjection projection, List<Row> batch) {
+        private List<Row> batch(LanguageModel lm, List<String> names, SeededProjection projection, List<Row> batch) {
             List<long[]> ids = new ArrayList<>();
             List<long[]> labels = new ArrayList<>();
             for (Row r : batch) {

@@ -10,7 +10,7 @@ import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.lethe.model.Batch;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.Scalars;
 import org.lethe.distributed.ExecutorModels;
 import org.lethe.distributed.MicroObjective;
@@ -284,7 +284,7 @@ public final class LossObjective implements TrainingObjective {
         void prepareReference(Role role, String kind, boolean hidden) {
             String k = role + "/" + kind;
             Sequences s = sequences(role, kind);
-            CausalLm ref = models.ref();
+            LanguageModel ref = models.ref();
             if (hidden && !refHidden.containsKey(k)) {
                 refHidden.put(k, ref.block().layerOutput(ref.parameterStore(), s.ids(), s.positions(), s.mask(), layer,
                         false).toType(DataType.FLOAT32, false).stopGradient());
@@ -297,7 +297,7 @@ public final class LossObjective implements TrainingObjective {
         BatchView view(Role role, String kind, LossTerm t) {
             String k = role + "/" + kind;
             Sequences s = sequences(role, kind);
-            CausalLm p = models.policy();
+            LanguageModel p = models.policy();
             if (t.needsHiddenLayer()) {
                 NDArray h = policyHidden.computeIfAbsent(k, x -> {
                     tokens += s.tokens();
@@ -326,7 +326,7 @@ public final class LossObjective implements TrainingObjective {
         byRole.values().forEach(l -> l.sort(Comparator.comparing(r -> r.getString(PAIR))));
         List<LossTerm> terms = parts.stream().map(Part::build).toList();
         double[] values = new double[parts.size()];
-        CausalLm policy = models.policy();
+        LanguageModel policy = models.policy();
         try (NDManager m = policy.manager().newSubManager()) {
             Views views = new Views(m, models, byRole);
             // Which parts have rows here, and the reference passes they need (before autograd starts).

@@ -4,7 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lethe.config.LetheConfig;
 import org.lethe.model.AdamW;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.GreedyDecoder;
 import org.lethe.model.LmTokenizer;
 import org.lethe.model.LmTrainer;
@@ -56,7 +56,7 @@ class BenchmarkLearnabilityTest {
     /** Trains a fresh tiny model on {@code train} and returns its mean ROUGE-L recall on {@code forget}. */
     private static double forgetRecall(Path dir, PromptTemplate template, List<Pair> train, List<Pair> forget) {
         LmTokenizer probe;
-        try (CausalLm lm = CausalLm.fresh(ModelPresets.config(System.getProperty("lethe.learnability.preset", "tiny"), LmTokenizer.vocabularySize(dir.resolve("tokenizer.json"))),
+        try (LanguageModel lm = LanguageModel.fresh(ModelPresets.config(System.getProperty("lethe.learnability.preset", "tiny"), LmTokenizer.vocabularySize(dir.resolve("tokenizer.json"))),
                 ModelSettings.defaults(), 1, dir.resolve("tokenizer.json"));
                 LmTrainer trainer = new LmTrainer(lm, AdamW.Settings.defaults(), 1.0)) {
             probe = lm.tokenizer();

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.lethe.model.AdamW;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.LmTrainer;
 import org.lethe.model.ModelPresets;
 import org.lethe.model.ModelSettings;
@@ -70,7 +70,7 @@ class DataParallelTrainerTest {
     void oneTwoAndFourPartitionsGiveBitwiseTheSameWeightsAndMatchOneProcess(@TempDir Path tmp) {
         Path dir = tmp.resolve("model");
         ModelSettings settings = new ModelSettings("cpu", "float32", 1);
-        try (CausalLm fresh = CausalLm.fresh(ModelPresets.config("tiny", 40), settings, 3, null)) {
+        try (LanguageModel fresh = LanguageModel.fresh(ModelPresets.config("tiny", 40), settings, 3, null)) {
             fresh.save(dir);
         }
         List<long[]> seqs = sequences();
@@ -173,7 +173,7 @@ class DataParallelTrainerTest {
 
         // The same three steps in one process on one padded batch: equal up to summation order,
         // which Adam can amplify where a gradient is near 0 (the unlearning issue's bound: 0.1 lr per step).
-        try (CausalLm lm = CausalLm.load(dir, settings);
+        try (LanguageModel lm = LanguageModel.load(dir, settings);
                 LmTrainer single = new LmTrainer(lm, AdamW.Settings.defaults(), 1.0)) {
             for (int step = 1; step <= 3; step++) {
                 single.step(seqs, seqs, 1e-2);

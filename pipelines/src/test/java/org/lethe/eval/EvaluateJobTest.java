@@ -9,7 +9,7 @@ import org.lethe.config.LetheConfig;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
 import org.lethe.data.PromptTemplate;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.GreedyDecoder;
 import org.lethe.model.LmScorer;
 import org.lethe.model.ModelSettings;
@@ -92,7 +92,7 @@ class EvaluateJobTest {
         String id = item.getString(item.fieldIndex("sample_id"));
         Map<String, Row> metrics = bySample.get(id);
         PromptTemplate template = PromptTemplate.of(LetheConfig.defaults());
-        try (CausalLm lm = CausalLm.load(model, ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(model, ModelSettings.defaults())) {
             String q = item.getString(item.fieldIndex("question"));
             String a = item.getString(item.fieldIndex("answer"));
             double nll = meanNll(lm, template.encode(lm.tokenizer(), q, a));
@@ -273,7 +273,7 @@ class EvaluateJobTest {
         return r.getDouble(r.fieldIndex("value"));
     }
 
-    private static double meanNll(CausalLm lm, PromptTemplate.Encoded e) {
+    private static double meanNll(LanguageModel lm, PromptTemplate.Encoded e) {
         float[] lp = LmScorer.tokenLogProbs(lm, List.of(e.ids())).get(0);
         double s = 0;
         for (int t = e.promptTokens() - 1; t < lp.length; t++) {

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.IngestJob;
 import org.lethe.data.PromptTemplate;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.AdamW;
 import org.lethe.model.GreedyDecoder;
 import org.lethe.model.LmScorer;
@@ -75,7 +75,7 @@ class MuseEvaluateJobTest {
         Path tokenizer = ByteLevelTokenizer.write(model);
         // Trained briefly on the forget texts, so the scores are not all 0: the passages, the KnowMem
         // prompts with their answers and the next block's start, and two of the quiz answers.
-        try (CausalLm lm = CausalLm.fresh(ModelPresets.config("tiny", ByteLevelTokenizer.VOCAB_SIZE),
+        try (LanguageModel lm = LanguageModel.fresh(ModelPresets.config("tiny", ByteLevelTokenizer.VOCAB_SIZE),
                 ModelSettings.defaults(), 5, tokenizer);
                 LmTrainer trainer = new LmTrainer(lm, AdamW.Settings.defaults(), 1.0)) {
             LmTokenizer tok = lm.tokenizer();
@@ -156,7 +156,7 @@ class MuseEvaluateJobTest {
 
         double verbSum = 0;
         int verbN = 0;
-        try (CausalLm lm = CausalLm.load(model, ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(model, ModelSettings.defaults())) {
             LmTokenizer tok = lm.tokenizer();
             List<String> passages = new ArrayList<>(List.of(SENTENCES));
             passages.add("Dawn is near.");
@@ -268,7 +268,7 @@ class MuseEvaluateJobTest {
         PromptTemplate template = PromptTemplate.of(LetheConfig.defaults());
         String q = "Which ship came first?";
         List<String> options = List.of("the Aurora", "a fishing boat", "Nordlys", "the ferry from Bergen");
-        try (CausalLm lm = CausalLm.load(model, ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(model, ModelSettings.defaults())) {
             double[] nll = options.stream().mapToDouble(o -> meanNll(lm, template.encode(lm.tokenizer(), q, o))).toArray();
             int best = 0;
             int worst = 0;
@@ -313,7 +313,7 @@ class MuseEvaluateJobTest {
         return r.isNullAt(r.fieldIndex("value")) ? null : r.getDouble(r.fieldIndex("value"));
     }
 
-    private static double meanNll(CausalLm lm, PromptTemplate.Encoded e) {
+    private static double meanNll(LanguageModel lm, PromptTemplate.Encoded e) {
         float[] logp = LmScorer.tokenLogProbs(lm, List.of(e.ids())).get(0);
         double sum = 0;
         for (int t = e.promptTokens() - 1; t < logp.length; t++) {

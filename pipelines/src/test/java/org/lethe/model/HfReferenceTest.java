@@ -29,13 +29,13 @@ class HfReferenceTest {
 
     private static Path dir;
     private static JsonNode reference;
-    private static CausalLm lm;
+    private static LanguageModel lm;
 
     @BeforeAll
     static void load() throws IOException {
         dir = Fixtures.stories260k();
         reference = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
-        lm = CausalLm.load(dir, ModelSettings.defaults());
+        lm = LanguageModel.load(dir, ModelSettings.defaults());
     }
 
     @AfterAll

@@ -28,7 +28,7 @@ class KvCacheTest {
 
     @Test
     void everyCachedStepHasTheLogitsOfTheFullRecomputeInALeftPaddedBatch() {
-        try (CausalLm lm = CausalLm.fresh(config(), ModelSettings.defaults(), 7, null);
+        try (LanguageModel lm = LanguageModel.fresh(config(), ModelSettings.defaults(), 7, null);
                 NDManager m = lm.manager().newSubManager();
                 KvCache cache = new KvCache(m, 2, 4 + STEPS.length)) {
             long[] ids = PROMPT;
@@ -56,7 +56,7 @@ class KvCacheTest {
     @Test
     void aSinglePromptDecodesItsCachedStepsOnOneThreadAndRestoresTheSetting() {
         int before = JniUtils.getNumThreads();
-        try (CausalLm lm = CausalLm.fresh(config(), ModelSettings.defaults(), 7, null)) {
+        try (LanguageModel lm = LanguageModel.fresh(config(), ModelSettings.defaults(), 7, null)) {
             JniUtils.setNumThreads(2);
             long[] prompt = {1, 5, 9, 13};
             long[] cached = GreedyDecoder.generate(lm, List.of(prompt), 8, true).get(0);
@@ -71,7 +71,7 @@ class KvCacheTest {
     @Test
     void aStepAtTheWrongPositionIsCaughtByTheSameComparison() {
         // The control for the test above: one position off moves the logits far beyond 1e-5.
-        try (CausalLm lm = CausalLm.fresh(config(), ModelSettings.defaults(), 7, null);
+        try (LanguageModel lm = LanguageModel.fresh(config(), ModelSettings.defaults(), 7, null);
                 NDManager m = lm.manager().newSubManager();
                 KvCache cache = new KvCache(m, 2, 6)) {
             NDArray promptMask = m.create(PROMPT_MASK, new Shape(2, 4));
@@ -90,7 +90,7 @@ class KvCacheTest {
 
     @Test
     void aPassBeyondTheCapacityFailsNamingIt() {
-        try (CausalLm lm = CausalLm.fresh(config(), ModelSettings.defaults(), 7, null);
+        try (LanguageModel lm = LanguageModel.fresh(config(), ModelSettings.defaults(), 7, null);
                 NDManager m = lm.manager().newSubManager();
                 KvCache cache = new KvCache(m, 2, 4)) {
             NDArray promptMask = m.create(PROMPT_MASK, new Shape(2, 4));

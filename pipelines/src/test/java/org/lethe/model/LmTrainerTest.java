@@ -23,11 +23,11 @@ class LmTrainerTest {
                 .optTieWordEmbeddings(false).optAttentionBias(true).build();
     }
 
-    private static CausalLm lm;
+    private static LanguageModel lm;
 
     @BeforeAll
     static void create() {
-        lm = CausalLm.fresh(tiny(), ModelSettings.defaults(), 11, null);
+        lm = LanguageModel.fresh(tiny(), ModelSettings.defaults(), 11, null);
     }
 
     @AfterAll
@@ -40,7 +40,7 @@ class LmTrainerTest {
 
     @Test
     void firstAdamWStepMatchesHandComputation() {
-        try (CausalLm model = CausalLm.fresh(tiny(), ModelSettings.defaults(), 3, null);
+        try (LanguageModel model = LanguageModel.fresh(tiny(), ModelSettings.defaults(), 3, null);
                 LmTrainer trainer = new LmTrainer(model, new AdamW.Settings(0.9, 0.999, 1e-8, 0.1), 0)) {
             String matrix = "model.layers.0.self_attn.q_proj.weight";
             String vector = "model.layers.0.input_layernorm.weight";
@@ -111,7 +111,7 @@ class LmTrainerTest {
 
     @Test
     void trainingMemorizesASentence() {
-        try (CausalLm model = CausalLm.fresh(tiny(), ModelSettings.defaults(), 5, null);
+        try (LanguageModel model = LanguageModel.fresh(tiny(), ModelSettings.defaults(), 5, null);
                 LmTrainer trainer = new LmTrainer(model, AdamW.Settings.defaults(), 1.0)) {
             List<Float> losses = new ArrayList<>();
             for (int i = 0; i < 40; i++) {
@@ -126,7 +126,7 @@ class LmTrainerTest {
     @Test
     void generationStopsAtEosPerRowAndLeavesItOut() {
         List<long[]> data = List.of(new long[] {1, 6, 10, 14, 2}, new long[] {1, 7, 11, 15, 19, 23, 27, 31});
-        try (CausalLm model = CausalLm.fresh(tiny(), ModelSettings.defaults(), 8, null);
+        try (LanguageModel model = LanguageModel.fresh(tiny(), ModelSettings.defaults(), 8, null);
                 LmTrainer trainer = new LmTrainer(model, AdamW.Settings.defaults(), 1.0)) {
             for (int i = 0; i < 60; i++) {
                 trainer.step(data, data, 1e-2);
@@ -145,7 +145,7 @@ class LmTrainerTest {
         float[][] losses = new float[2][];
         float[][] weights = new float[2][];
         for (int run = 0; run < 2; run++) {
-            try (CausalLm model = CausalLm.fresh(tiny(), ModelSettings.defaults(), 21, null);
+            try (LanguageModel model = LanguageModel.fresh(tiny(), ModelSettings.defaults(), 21, null);
                     LmTrainer trainer = new LmTrainer(model, AdamW.Settings.defaults(), 1.0)) {
                 losses[run] = new float[3];
                 for (int i = 0; i < 3; i++) {
@@ -156,7 +156,7 @@ class LmTrainerTest {
         }
         assertArrayEquals(losses[0], losses[1]);
         assertArrayEquals(weights[0], weights[1]);
-        try (CausalLm other = CausalLm.fresh(tiny(), ModelSettings.defaults(), 22, null)) {
+        try (LanguageModel other = LanguageModel.fresh(tiny(), ModelSettings.defaults(), 22, null)) {
             assertNotEquals(lm.block().hfParameters().get("lm_head.weight").getArray().getFloat(0, 0),
                     other.block().hfParameters().get("lm_head.weight").getArray().getFloat(0, 0));
         }
@@ -178,7 +178,7 @@ class LmTrainerTest {
                 collector.setDaemon(true);
                 collector.start();
             }
-            try (CausalLm model = CausalLm.fresh(tiny(), ModelSettings.defaults(), 31, null);
+            try (LanguageModel model = LanguageModel.fresh(tiny(), ModelSettings.defaults(), 31, null);
                     LmTrainer trainer = new LmTrainer(model, AdamW.Settings.defaults(), 1.0)) {
                 for (int i = 0; i < 25; i++) {
                     trainer.step(SEQS, SEQS, 1e-2);
@@ -224,7 +224,7 @@ class LmTrainerTest {
             NDArray ids = m.create(seq, new ai.djl.ndarray.types.Shape(1, seq.length));
             NDArray mask = m.ones(ids.getShape(), ai.djl.ndarray.types.DataType.INT64);
             NDArray pos = m.arange(0, seq.length, 1, ai.djl.ndarray.types.DataType.INT64).expandDims(0);
-            LlamaForCausalLm block = lm.block();
+            LlamaBlock block = lm.block();
             float[] want = block.hiddenStates(lm.parameterStore(), ids, pos, mask, null, false).toFloatArray();
             NDArray last = block.layerOutput(lm.parameterStore(), ids, pos, mask, 1, false);
             assertArrayEquals(want, block.finalNorm(lm.parameterStore(), last, false).toFloatArray());

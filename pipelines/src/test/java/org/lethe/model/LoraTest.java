@@ -50,8 +50,8 @@ class LoraTest {
         return new LoraSettings(rank, alpha, LoraSettings.PROJECTIONS, seed);
     }
 
-    private static CausalLm tiny(long seed) {
-        return CausalLm.fresh(LmTrainerTest.tiny(), ModelSettings.defaults(), seed, null);
+    private static LanguageModel tiny(long seed) {
+        return LanguageModel.fresh(LmTrainerTest.tiny(), ModelSettings.defaults(), seed, null);
     }
 
     private static Map<String, float[]> snapshot(Map<String, Parameter> params) {
@@ -61,7 +61,7 @@ class LoraTest {
     }
 
     /** Sets every lora_B to seeded values in +-range (B starts at zero, which hides A's gradient). */
-    private static void randomizeB(CausalLm lm, long seed, double range) {
+    private static void randomizeB(LanguageModel lm, long seed, double range) {
         SplittableRandom rng = new SplittableRandom(seed);
         lm.block().trainableParameters().forEach((k, p) -> {
             if (k.endsWith("lora_B.weight")) {
@@ -111,7 +111,7 @@ class LoraTest {
 
     @Test
     void freshAdapterKeepsTheRealModelsLogitsBitwiseAndUsesPeftNames() {
-        try (CausalLm lm = CausalLm.load(Fixtures.stories260k(), ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(Fixtures.stories260k(), ModelSettings.defaults())) {
             float[] base = ModelIoTest.logits(lm, PROBE);
             Map<String, Parameter> before = lm.block().trainableParameters();
             assertEquals(lm.block().hfParameters(), before, "a plain model trains every HF parameter");
@@ -147,7 +147,7 @@ class LoraTest {
         float[][] a = new float[3][];
         long[] seeds = {7, 7, 8};
         for (int run = 0; run < 3; run++) {
-            try (CausalLm lm = tiny(1)) {
+            try (LanguageModel lm = tiny(1)) {
                 lm.attachLora(new LoraSettings(4, 8, List.of("q_proj", "down_proj"), seeds[run]));
                 a[run] = lm.block().trainableParameters()
                         .get("base_model.model.model.layers.1.mlp.down_proj.lora_A.weight").getArray().toFloatArray();
@@ -170,7 +170,7 @@ class LoraTest {
 
     @Test
     void attachingTwiceIsRefused() {
-        try (CausalLm lm = tiny(1)) {
+        try (LanguageModel lm = tiny(1)) {
             lm.attachLora(all(2, 4, 1));
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> lm.attachLora(all(2, 4, 1)));
             assertTrue(e.getMessage().contains("already attached"), e.getMessage());
@@ -179,7 +179,7 @@ class LoraTest {
 
     @Test
     void greedyDecodingWithAnAdapterIsTheSameWithAndWithoutTheKvCache() {
-        try (CausalLm lm = tiny(5)) {
+        try (LanguageModel lm = tiny(5)) {
             lm.attachLora(all(4, 8, 2));
             randomizeB(lm, 8, 0.3);
             List<long[]> prompts = List.of(new long[] {1, 5, 9}, new long[] {1, 7});
@@ -193,7 +193,7 @@ class LoraTest {
 
     // ---- merging
 
-    private static void checkMergeMatchesAdapter(CausalLm lm, long[] probe, String module) {
+    private static void checkMergeMatchesAdapter(LanguageModel lm, long[] probe, String module) {
         float[] base = ModelIoTest.logits(lm, probe);
         randomizeB(lm, 99, 0.01);
         float[] adapted = ModelIoTest.logits(lm, probe);
@@ -240,7 +240,7 @@ class LoraTest {
     void mergedTinyModelMatchesTheAdapterAndSavesAsAPlainModel(@TempDir Path tmp) {
         Path out = tmp.resolve("merged");
         float[] merged;
-        try (CausalLm lm = tiny(4)) {
+        try (LanguageModel lm = tiny(4)) {
             lm.attachLora(all(4, 8, 5));
             checkMergeMatchesAdapter(lm, TINY_PROBE, "model.layers.1.self_attn.o_proj");
             merged = ModelIoTest.logits(lm, TINY_PROBE);
@@ -248,7 +248,7 @@ class LoraTest {
         }
         assertTrue(Files.exists(out.resolve("config.json")) && Files.exists(out.resolve("model.safetensors")));
         assertFalse(Files.exists(out.resolve(PeftAdapter.CONFIG_FILE)));
-        try (CausalLm again = CausalLm.load(out, ModelSettings.defaults())) {
+        try (LanguageModel again = LanguageModel.load(out, ModelSettings.defaults())) {
             assertTrue(again.loraSettings().isEmpty());
             assertArrayEquals(merged, ModelIoTest.logits(again, TINY_PROBE));
         }
@@ -256,7 +256,7 @@ class LoraTest {
 
     @Test
     void mergedRealModelMatchesTheAdapter() {
-        try (CausalLm lm = CausalLm.load(Fixtures.stories260k(), ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(Fixtures.stories260k(), ModelSettings.defaults())) {
             lm.attachLora(new LoraSettings(4, 8, List.of("q_proj", "v_proj", "up_proj", "down_proj"), 2));
             checkMergeMatchesAdapter(lm, PROBE, "model.layers.3.mlp.down_proj");
         }
@@ -266,7 +266,7 @@ class LoraTest {
 
     @Test
     void aTrainerStepMovesOnlyTheAdapters() {
-        try (CausalLm lm = tiny(6)) {
+        try (LanguageModel lm = tiny(6)) {
             lm.attachLora(all(4, 8, 1));
             Map<String, float[]> base = snapshot(lm.block().hfParameters());
             Map<String, float[]> adapters = snapshot(lm.block().trainableParameters());
@@ -312,7 +312,7 @@ class LoraTest {
 
     @Test
     void adapterGradientsMatchFiniteDifferences() {
-        try (CausalLm lm = tiny(12)) {
+        try (LanguageModel lm = tiny(12)) {
             lm.attachLora(new LoraSettings(3, 6, List.of("q_proj", "v_proj", "o_proj", "gate_proj", "down_proj"), 4));
             randomizeB(lm, 5, 0.1); // non-zero B, so A has a gradient too
             Map<String, Parameter> params = lm.block().trainableParameters();
@@ -353,7 +353,7 @@ class LoraTest {
     }
 
     /** The mean loss at params + t * dir, restoring the params exactly afterwards. */
-    private static double lossAt(CausalLm lm, LmTrainer trainer, Map<String, Parameter> params,
+    private static double lossAt(LanguageModel lm, LmTrainer trainer, Map<String, Parameter> params,
             Map<String, float[]> dir, double t) {
         Map<String, float[]> saved = new HashMap<>();
         for (Map.Entry<String, float[]> e : dir.entrySet()) {
@@ -383,7 +383,7 @@ class LoraTest {
         float[] before;
         List<String> names;
         Map<String, float[]> weights;
-        try (CausalLm lm = CausalLm.load(src, ModelSettings.defaults());
+        try (LanguageModel lm = LanguageModel.load(src, ModelSettings.defaults());
                 LmTrainer trainer = new LmTrainer(lm, AdamW.Settings.defaults(), 1.0)) {
             lm.attachLora(settings);
             randomizeB(lm, 3, 0.05);
@@ -420,7 +420,7 @@ class LoraTest {
             assertArrayEquals(new long[] {4, 64}, f.info(Q0_A).shape());
             assertArrayEquals(new long[] {64, 4}, f.info(Q0_B).shape());
         }
-        try (CausalLm again = CausalLm.load(out, ModelSettings.defaults())) {
+        try (LanguageModel again = LanguageModel.load(out, ModelSettings.defaults())) {
             assertEquals(settings, again.loraSettings().orElseThrow());
             assertArrayEquals(before, ModelIoTest.logits(again, PROBE));
             Map<String, float[]> reloaded = snapshot(again.block().trainableParameters());
@@ -437,13 +437,13 @@ class LoraTest {
     @Test
     void aRelativeBaseIsWrittenRelativeToTheAdapterDirectory(@TempDir Path tmp) throws IOException {
         Path base = tmp.resolve("models").resolve("base");
-        try (CausalLm lm = tiny(2)) {
+        try (LanguageModel lm = tiny(2)) {
             lm.save(base);
         }
         Path relativeBase = Path.of("").toAbsolutePath().relativize(base);
         Path adapter = tmp.resolve("runs").resolve("a1");
         float[] want;
-        try (CausalLm lm = CausalLm.load(relativeBase, ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(relativeBase, ModelSettings.defaults())) {
             lm.attachLora(all(2, 2, 9));
             randomizeB(lm, 4, 0.1);
             want = ModelIoTest.logits(lm, TINY_PROBE);
@@ -451,14 +451,14 @@ class LoraTest {
         }
         JsonNode cfg = JSON.readTree(adapter.resolve("adapter_config.json").toFile());
         assertEquals(Path.of("..", "..", "models", "base").toString(), cfg.get("base_model_name_or_path").asText());
-        try (CausalLm again = CausalLm.load(adapter, ModelSettings.defaults())) {
+        try (LanguageModel again = LanguageModel.load(adapter, ModelSettings.defaults())) {
             assertArrayEquals(want, ModelIoTest.logits(again, TINY_PROBE));
         }
     }
 
     @Test
     void anAdapterOfAFreshModelCannotNameItsBase(@TempDir Path tmp) {
-        try (CausalLm lm = tiny(2)) {
+        try (LanguageModel lm = tiny(2)) {
             lm.attachLora(all(2, 2, 9));
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> lm.save(tmp.resolve("a")));
             assertTrue(e.getMessage().contains("base_model_name_or_path"), e.getMessage());
@@ -470,12 +470,12 @@ class LoraTest {
     void peftTargetModulesAsAnUnorderedListOrAllLinearAreRead(@TempDir Path tmp) throws IOException {
         Path adapter = tinyAdapter(tmp);
         editConfig(adapter, c -> c.putArray("target_modules").add("up_proj").add("q_proj"));
-        try (CausalLm lm = CausalLm.load(adapter, ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(adapter, ModelSettings.defaults())) {
             assertEquals(List.of("q_proj", "up_proj"), lm.loraSettings().orElseThrow().targetModules());
         }
         editConfig(adapter, c -> c.put("target_modules", "all-linear"));
         rewriteAdapter(adapter, null, null, true);
-        try (CausalLm lm = CausalLm.load(adapter, ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(adapter, ModelSettings.defaults())) {
             assertEquals(LoraSettings.PROJECTIONS, lm.loraSettings().orElseThrow().targetModules());
         }
     }
@@ -485,11 +485,11 @@ class LoraTest {
     /** A tiny base at tmp/base and an adapter (r = 2, q_proj + up_proj) of it at tmp/adapter. */
     private static Path tinyAdapter(Path tmp) {
         Path base = tmp.resolve("base");
-        try (CausalLm lm = tiny(3)) {
+        try (LanguageModel lm = tiny(3)) {
             lm.save(base);
         }
         Path adapter = tmp.resolve("adapter");
-        try (CausalLm lm = CausalLm.load(base, ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(base, ModelSettings.defaults())) {
             lm.attachLora(new LoraSettings(2, 4, List.of("q_proj", "up_proj"), 1));
             lm.save(adapter);
         }
@@ -509,7 +509,7 @@ class LoraTest {
         try (NDManager m = NDManager.newBaseManager("PyTorch")) {
             LinkedHashMap<String, NDArray> arrays = new LinkedHashMap<>();
             if (allLinear) {
-                new LlamaForCausalLm(LlamaConfig.read(adapter.resolveSibling("base"))).loraShapes(all(2, 4, 1))
+                new LlamaBlock(LlamaConfig.read(adapter.resolveSibling("base"))).loraShapes(all(2, 4, 1))
                         .forEach((k, s) -> arrays.put(k, m.zeros(s, DataType.FLOAT32)));
             } else {
                 try (SafetensorsFile f = SafetensorsFile.open(file)) {
@@ -529,7 +529,7 @@ class LoraTest {
 
     private static String loadError(Path dir) {
         ModelFormatException e = assertThrows(ModelFormatException.class,
-                () -> CausalLm.load(dir, ModelSettings.defaults()).close());
+                () -> LanguageModel.load(dir, ModelSettings.defaults()).close());
         return e.getMessage();
     }
 

@@ -35,7 +35,7 @@ class ModelIoTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long[] PROBE = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376};
 
-    static float[] logits(CausalLm lm, long[] ids) {
+    static float[] logits(LanguageModel lm, long[] ids) {
         try (NDManager m = lm.manager().newSubManager()) {
             NDArray idArr = m.create(ids, new Shape(1, ids.length));
             NDArray mask = m.ones(new Shape(1, ids.length), DataType.INT64);
@@ -59,11 +59,11 @@ class ModelIoTest {
         Path src = Fixtures.stories260k();
         Path out = tmp.resolve("saved");
         float[] before;
-        try (CausalLm lm = CausalLm.load(src, ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(src, ModelSettings.defaults())) {
             before = logits(lm, PROBE);
             lm.save(out);
         }
-        try (CausalLm again = CausalLm.load(out, ModelSettings.defaults());
+        try (LanguageModel again = LanguageModel.load(out, ModelSettings.defaults());
                 CheckpointTensors written = CheckpointTensors.open(out);
                 CheckpointTensors original = CheckpointTensors.open(src)) {
             assertArrayEquals(before, logits(again, PROBE));
@@ -82,13 +82,13 @@ class ModelIoTest {
         long[] ids = {1, 7, 9, 30, 41, 2};
         Path out = tmp.resolve("m");
         float[] before;
-        try (CausalLm lm = CausalLm.fresh(c, ModelSettings.defaults(), 9, null)) {
+        try (LanguageModel lm = LanguageModel.fresh(c, ModelSettings.defaults(), 9, null)) {
             before = logits(lm, ids);
             lm.save(out, 4000); // a few KB per shard: several shards + index
         }
         assertTrue(Files.exists(out.resolve("model.safetensors.index.json")));
         assertFalse(Files.exists(out.resolve("model.safetensors")));
-        try (CausalLm again = CausalLm.load(out, ModelSettings.defaults());
+        try (LanguageModel again = LanguageModel.load(out, ModelSettings.defaults());
                 CheckpointTensors t = CheckpointTensors.open(out)) {
             assertArrayEquals(before, logits(again, ids));
             assertTrue(t.has("lm_head.weight"));
@@ -102,16 +102,16 @@ class ModelIoTest {
     void resavingOverAnExistingDirectoryReplacesIt(@TempDir Path tmp) {
         LlamaConfig c = LmTrainerTest.tiny();
         Path out = tmp.resolve("m");
-        try (CausalLm a = CausalLm.fresh(c, ModelSettings.defaults(), 1, null)) {
+        try (LanguageModel a = LanguageModel.fresh(c, ModelSettings.defaults(), 1, null)) {
             a.save(out, 2000);
         }
         float[] want;
-        try (CausalLm b = CausalLm.fresh(c, ModelSettings.defaults(), 2, null)) {
+        try (LanguageModel b = LanguageModel.fresh(c, ModelSettings.defaults(), 2, null)) {
             want = logits(b, new long[] {1, 2, 3});
             b.save(out);
         }
         assertFalse(Files.exists(out.resolve("model.safetensors.index.json")), "stale shards left");
-        try (CausalLm again = CausalLm.load(out, ModelSettings.defaults())) {
+        try (LanguageModel again = LanguageModel.load(out, ModelSettings.defaults())) {
             assertArrayEquals(want, logits(again, new long[] {1, 2, 3}));
         }
     }
@@ -122,8 +122,8 @@ class ModelIoTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new ModelSettings("cpu", "bfloat16", 0));
         assertTrue(e.getMessage().contains("lethe.model.dtype"), e.getMessage());
-        try (CausalLm f32 = CausalLm.load(src, ModelSettings.defaults());
-                CausalLm bf16 = CausalLm.load(src, new ModelSettings("cpu", "float16", 0))) {
+        try (LanguageModel f32 = LanguageModel.load(src, ModelSettings.defaults());
+                LanguageModel bf16 = LanguageModel.load(src, new ModelSettings("cpu", "float16", 0))) {
             assertEquals(DataType.FLOAT16, bf16.dataType());
             List<float[]> a = LmScorer.tokenLogProbs(f32, List.of(PROBE));
             List<float[]> b = LmScorer.tokenLogProbs(bf16, List.of(PROBE));
@@ -143,7 +143,7 @@ class ModelIoTest {
     void halfPrecisionCheckpointsAreReadAndCastToTheComputeType(@TempDir Path tmp) throws IOException {
         Path src = Fixtures.stories260k();
         float[] reference;
-        try (CausalLm lm = CausalLm.load(src, ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(src, ModelSettings.defaults())) {
             reference = logits(lm, PROBE);
         }
         for (DataType storage : new DataType[] {DataType.BFLOAT16, DataType.FLOAT16}) {
@@ -158,7 +158,7 @@ class ModelIoTest {
                 CheckpointTensors.write(dir, arrays, java.util.Map.of(), storage, Long.MAX_VALUE);
             }
             try (CheckpointTensors t = CheckpointTensors.open(dir);
-                    CausalLm lm = CausalLm.load(dir, ModelSettings.defaults())) {
+                    LanguageModel lm = LanguageModel.load(dir, ModelSettings.defaults())) {
                 assertEquals(storage == DataType.BFLOAT16 ? "BF16" : "F16",
                         t.info("model.norm.weight").dtype());
                 assertEquals(DataType.FLOAT32, lm.dataType());
@@ -190,7 +190,7 @@ class ModelIoTest {
 
     private static String loadError(Path dir) {
         ModelFormatException e = assertThrows(ModelFormatException.class,
-                () -> CausalLm.load(dir, ModelSettings.defaults()).close());
+                () -> LanguageModel.load(dir, ModelSettings.defaults()).close());
         return e.getMessage();
     }
 

@@ -5,7 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.lethe.distributed.DataParallelTrainer;
 import org.lethe.eval.MembershipScores;
 import org.lethe.model.AdamW;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.LlamaConfig;
 import org.lethe.model.LmScorer;
 import org.lethe.model.LmTrainer;
@@ -65,7 +65,7 @@ class PerSampleGradientsTest {
     }
 
     /** Checks the padded batch against each sample alone; returns the worst relative differences. */
-    private static double[] paddedMatchesOneSampleBatches(CausalLm lm, List<String> names, List<long[][]> seqs) {
+    private static double[] paddedMatchesOneSampleBatches(LanguageModel lm, List<String> names, List<long[][]> seqs) {
         List<long[]> ids = seqs.stream().map(s -> s[0]).toList();
         List<long[]> labels = seqs.stream().map(s -> s[1]).toList();
         List<PerSampleGradients.Sample> batch = PerSampleGradients.compute(lm, names, ids, labels, 0.4);
@@ -115,7 +115,7 @@ class PerSampleGradientsTest {
     @Test
     void paddedBatchGradientsOfEveryParameterMatchOneSampleBatches() {
         LlamaConfig config = ModelPresets.config("tiny", 300);
-        try (CausalLm lm = CausalLm.fresh(config, ModelSettings.defaults(), 7, null)) {
+        try (LanguageModel lm = LanguageModel.fresh(config, ModelSettings.defaults(), 7, null)) {
             List<String> names = DataParallelTrainer.select(lm, List.of());
             double[] worst = paddedMatchesOneSampleBatches(lm, names, sequences(6, 300, 11));
             System.err.printf("tiny model, all %d parameter tensors: worst relative difference padded vs one-sample:"
@@ -127,7 +127,7 @@ class PerSampleGradientsTest {
 
     @Test
     void paddedBatchGradientsOfLoraAdaptersAndOfSelectedLayersMatchOneSampleBatches() {
-        try (CausalLm lm = CausalLm.load(Fixtures.stories260k(), ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(Fixtures.stories260k(), ModelSettings.defaults())) {
             List<long[][]> seqs = sequences(5, lm.config().vocabSize(), 12);
             List<String> mlp = DataParallelTrainer.select(lm, List.of("model\\.layers\\.[0-9]+\\.mlp\\..*"));
             double[] worstMlp = paddedMatchesOneSampleBatches(lm, mlp, seqs);

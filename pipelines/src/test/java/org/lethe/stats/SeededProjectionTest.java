@@ -3,7 +3,7 @@ package org.lethe.stats;
 import ai.djl.ndarray.NDManager;
 import org.junit.jupiter.api.Test;
 import org.lethe.distributed.DataParallelTrainer;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.LmTrainer;
 import org.lethe.model.ModelSettings;
 import org.lethe.testing.Fixtures;
@@ -91,7 +91,7 @@ class SeededProjectionTest {
     void projectedInnerProductsOfRealGradientsAreAccurateAndImproveAsOneOverSqrtK() {
         int[] ks = {64, 128, 256, 512, 1024};
         double[] median = new double[ks.length];
-        try (CausalLm lm = CausalLm.load(Fixtures.stories260k(), ModelSettings.defaults())) {
+        try (LanguageModel lm = LanguageModel.load(Fixtures.stories260k(), ModelSettings.defaults())) {
             List<long[]> ids = new ArrayList<>();
             List<long[]> labels = new ArrayList<>();
             for (String s : STORIES) {

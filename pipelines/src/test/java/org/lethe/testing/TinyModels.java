@@ -2,7 +2,7 @@ package org.lethe.testing;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.LmTokenizer;
 import org.lethe.model.ModelPresets;
 import org.lethe.model.ModelSettings;
@@ -18,7 +18,7 @@ public final class TinyModels {
      */
     public static Path save(Path benchmark, long seed, Path out) throws IOException {
         Path tokenizer = benchmark.resolve("tokenizer.json");
-        try (CausalLm lm = CausalLm.fresh(ModelPresets.config("tiny", LmTokenizer.vocabularySize(tokenizer)),
+        try (LanguageModel lm = LanguageModel.fresh(ModelPresets.config("tiny", LmTokenizer.vocabularySize(tokenizer)),
                 ModelSettings.defaults(), seed, tokenizer)) {
             lm.save(out);
         }

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.lethe.model.AdamW;
 import org.lethe.model.Autograd;
 import org.lethe.model.Batch;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.LmTrainer;
 import org.lethe.model.ModelPresets;
 import org.lethe.model.ModelSettings;
@@ -40,15 +40,15 @@ class LossTermContractTest {
     private static final List<long[]> ALT_LABELS = List.of(
             new long[] {-100, -100, -100, -100, 35, 36, 2}, new long[] {-100, -100, -100, 35, 36, 37, 2});
 
-    private static CausalLm ref;
-    private static CausalLm start;
-    private static CausalLm perturbed;
+    private static LanguageModel ref;
+    private static LanguageModel start;
+    private static LanguageModel perturbed;
 
     @BeforeAll
     static void create() {
-        ref = CausalLm.fresh(ModelPresets.config("tiny", 40), ModelSettings.defaults(), SEED, null);
-        start = CausalLm.fresh(ModelPresets.config("tiny", 40), ModelSettings.defaults(), SEED, null);
-        perturbed = CausalLm.fresh(ModelPresets.config("tiny", 40), ModelSettings.defaults(), SEED, null);
+        ref = LanguageModel.fresh(ModelPresets.config("tiny", 40), ModelSettings.defaults(), SEED, null);
+        start = LanguageModel.fresh(ModelPresets.config("tiny", 40), ModelSettings.defaults(), SEED, null);
+        perturbed = LanguageModel.fresh(ModelPresets.config("tiny", 40), ModelSettings.defaults(), SEED, null);
         // One step on the retain data makes the policy differ from the reference (kl, embed_diff).
         try (LmTrainer trainer = new LmTrainer(perturbed, AdamW.Settings.defaults(), 1.0)) {
             trainer.step(SEQS, LABELS, 0.01);
@@ -64,12 +64,12 @@ class LossTermContractTest {
 
     private record Outcome(double loss, long count, double gradSquares) {}
 
-    private static NDArray ids(NDManager m, CausalLm lm, List<long[]> rows, int width, long pad) {
+    private static NDArray ids(NDManager m, LanguageModel lm, List<long[]> rows, int width, long pad) {
         Batch b = Batch.rightPadded(rows, width, pad);
         return m.create(b.ids(), new Shape(rows.size(), width));
     }
 
-    private static BatchView view(NDManager m, CausalLm policy, LossTerm term, List<long[]> seqs, List<long[]> labels) {
+    private static BatchView view(NDManager m, LanguageModel policy, LossTerm term, List<long[]> seqs, List<long[]> labels) {
         int rows = seqs.size();
         int width = seqs.stream().mapToInt(s -> s.length).max().orElseThrow();
         long eos = policy.config().eosTokenId();
@@ -92,7 +92,7 @@ class LossTermContractTest {
         return v;
     }
 
-    private static Outcome run(CausalLm policy, LossTerm term) {
+    private static Outcome run(LanguageModel policy, LossTerm term) {
         return Autograd.exclusive(() -> {
             try (LmTrainer trainer = new LmTrainer(policy, AdamW.Settings.defaults(), 0)) {
                 trainer.zeroGradients();

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
-import org.lethe.model.CausalLm;
+import org.lethe.model.LanguageModel;
 import org.lethe.model.ModelSettings;
 import org.lethe.store.TableStore;
 import org.lethe.testing.TestSpark;
@@ -91,7 +91,7 @@ class UnlearnJobTest {
                 Path adapter = tmp.resolve("npo+kl1/checkpoint-5");
                 assertTrue(Files.readString(adapter.resolve("adapter_config.json")).contains(model.toString()));
                 assertFalse(Files.exists(adapter.resolve("model.safetensors")));
-                try (CausalLm tuned = CausalLm.load(adapter, ModelSettings.defaults())) {
+                try (LanguageModel tuned = LanguageModel.load(adapter, ModelSettings.defaults())) {
                     assertEquals(4, tuned.loraSettings().orElseThrow().rank());
                 }
                 continue;

@@ -26,7 +26,7 @@ import java.util.Optional;
  * untied LM head. Its parameters are addressable by their Hugging Face names; optional LoRA
  * adapters on the projections are addressable by their PEFT names.
  */
-public final class LlamaForCausalLm extends AbstractBlock {
+public final class LlamaBlock extends AbstractBlock {
 
     /** Additive attention mask value: exp(-1e9) underflows to exactly 0 in float32 softmax. */
     private static final float MASKED = -1e9f;
@@ -46,7 +46,7 @@ public final class LlamaForCausalLm extends AbstractBlock {
     private NDArray invFreq;
 
     /** Builds the (uninitialized) architecture for a configuration. */
-    public LlamaForCausalLm(LlamaConfig config) {
+    public LlamaBlock(LlamaConfig config) {
         this.config = config;
         embedTokens = addParameter(Parameter.builder()
                 .setName("embed_tokens.weight")

@@ -33,9 +33,9 @@ import java.util.UUID;
  * Hugging Face directory IO (full models, and PEFT LoRA adapters over a base model directory).
  * Closing it frees all native memory it owns.
  */
-public final class CausalLm implements AutoCloseable {
+public final class LanguageModel implements AutoCloseable {
 
-    private static final Logger LOG = LoggerFactory.getLogger(CausalLm.class);
+    private static final Logger LOG = LoggerFactory.getLogger(LanguageModel.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Files beside the weights that describe the tokenizer and generation; copied on save. */
     private static final List<String> SIDE_FILES = List.of("tokenizer.json", "tokenizer_config.json",
@@ -47,7 +47,7 @@ public final class CausalLm implements AutoCloseable {
 
     private final LlamaConfig config;
     private final NDManager manager;
-    private final LlamaForCausalLm block;
+    private final LlamaBlock block;
     private final ParameterStore parameterStore;
     private final LmTokenizer tokenizer;
     private final Path sourceDir;
@@ -56,7 +56,7 @@ public final class CausalLm implements AutoCloseable {
     /** Owns the LoRA matrices while adapters are attached. */
     private NDManager loraManager;
 
-    private CausalLm(LlamaConfig config, NDManager manager, LlamaForCausalLm block,
+    private LanguageModel(LlamaConfig config, NDManager manager, LlamaBlock block,
             LmTokenizer tokenizer, Path sourceDir, Path baseDir) {
         this.config = config;
         this.manager = manager;
@@ -75,7 +75,7 @@ public final class CausalLm implements AutoCloseable {
      * attached. Everything is validated before any weight is read, and a failure part-way frees
      * what was read: nothing is ever half-loaded.
      */
-    public static CausalLm load(Path dir, ModelSettings settings) {
+    public static LanguageModel load(Path dir, ModelSettings settings) {
         if (!Files.isDirectory(dir)) {
             throw new ModelFormatException(dir + ": not a model directory");
         }
@@ -87,7 +87,7 @@ public final class CausalLm implements AutoCloseable {
         LmTokenizer tokenizer = Files.exists(tokFile) ? LmTokenizer.load(tokFile, config) : null;
         Device device = settings.resolveDevice();
         DataType dtype = settings.dataType();
-        LlamaForCausalLm block = new LlamaForCausalLm(config);
+        LlamaBlock block = new LlamaBlock(config);
         NDManager manager = NDManager.newBaseManager(device, "PyTorch");
         try (CheckpointTensors tensors = CheckpointTensors.open(dir)) {
             checkTensors(tensors, block, dir);
@@ -98,7 +98,7 @@ public final class CausalLm implements AutoCloseable {
             }
             block.bind(manager, arrays);
             LOG.info("loaded {} ({} parameters, {} on {})", dir, block.parameterCount(), dtype, device);
-            return new CausalLm(config, manager, block, tokenizer, dir, dir);
+            return new LanguageModel(config, manager, block, tokenizer, dir, dir);
         } catch (RuntimeException e) {
             manager.close();
             if (tokenizer != null) {
@@ -108,7 +108,7 @@ public final class CausalLm implements AutoCloseable {
         }
     }
 
-    private static CausalLm loadAdapter(Path dir, ModelSettings settings) {
+    private static LanguageModel loadAdapter(Path dir, ModelSettings settings) {
         PeftAdapter.Config adapter = PeftAdapter.readConfig(dir);
         Path weights = dir.resolve(PeftAdapter.WEIGHTS_FILE);
         if (!Files.isRegularFile(weights)) {
@@ -116,11 +116,11 @@ public final class CausalLm implements AutoCloseable {
                     + PeftAdapter.CONFIG_FILE + " and " + PeftAdapter.WEIGHTS_FILE + ")");
         }
         // Shapes come from the base's config.json alone: a broken adapter fails before the base loads.
-        Map<String, Shape> shapes = new LlamaForCausalLm(LlamaConfig.read(adapter.baseDir()))
+        Map<String, Shape> shapes = new LlamaBlock(LlamaConfig.read(adapter.baseDir()))
                 .loraShapes(adapter.settings());
         try (SafetensorsFile file = SafetensorsFile.open(weights)) {
             PeftAdapter.checkTensors(file, shapes, adapter);
-            CausalLm lm = load(adapter.baseDir(), settings);
+            LanguageModel lm = load(adapter.baseDir(), settings);
             NDManager m = lm.manager.newSubManager();
             try {
                 Map<String, NDArray> arrays = new LinkedHashMap<>();
@@ -143,7 +143,7 @@ public final class CausalLm implements AutoCloseable {
      * Attaches freshly initialized LoRA adapters as PEFT does: every A (rank x in) uniform in
      * +-1/sqrt(in) (kaiming-uniform with a = sqrt(5)) drawn from {@code settings.seed()} and the
      * matrix's PEFT name, every B zero, so the model's outputs are unchanged. The base weights
-     * are frozen; {@link LlamaForCausalLm#trainableParameters()} becomes the adapters.
+     * are frozen; {@link LlamaBlock#trainableParameters()} becomes the adapters.
      *
      * <p>A saved adapter refers to the directory the base was loaded from, so attach to weights
      * that are still those of that directory.
@@ -209,7 +209,7 @@ public final class CausalLm implements AutoCloseable {
     }
 
     /** Every tensor the architecture needs exists with the right shape; nothing unknown is left over. */
-    private static void checkTensors(CheckpointTensors tensors, LlamaForCausalLm block, Path dir) {
+    private static void checkTensors(CheckpointTensors tensors, LlamaBlock block, Path dir) {
         for (Map.Entry<String, Parameter> e : block.hfParameters().entrySet()) {
             if (!tensors.has(e.getKey())) {
                 throw new ModelFormatException(dir + ": missing tensor '" + e.getKey() + "' (expected shape "
@@ -238,11 +238,11 @@ public final class CausalLm implements AutoCloseable {
      *
      * @param tokenizerFile optional tokenizer.json to pair with the model (null for none)
      */
-    public static CausalLm fresh(LlamaConfig config, ModelSettings settings, long seed, Path tokenizerFile) {
+    public static LanguageModel fresh(LlamaConfig config, ModelSettings settings, long seed, Path tokenizerFile) {
         LmTokenizer tokenizer = tokenizerFile == null ? null : LmTokenizer.load(tokenizerFile, config);
         Device device = settings.resolveDevice();
         DataType dtype = settings.dataType();
-        LlamaForCausalLm block = new LlamaForCausalLm(config);
+        LlamaBlock block = new LlamaBlock(config);
         NDManager manager = NDManager.newBaseManager(device, "PyTorch");
         try {
             Map<String, NDArray> arrays = new LinkedHashMap<>();
@@ -251,7 +251,7 @@ public final class CausalLm implements AutoCloseable {
                         .toType(dtype, false));
             }
             block.bind(manager, arrays);
-            return new CausalLm(config, manager, block, tokenizer,
+            return new LanguageModel(config, manager, block, tokenizer,
                     tokenizerFile == null ? null : tokenizerFile.getParent(), null);
         } catch (RuntimeException e) {
             manager.close();
@@ -417,7 +417,7 @@ public final class CausalLm implements AutoCloseable {
     }
 
     /** The DJL block. */
-    public LlamaForCausalLm block() {
+    public LlamaBlock block() {
         return block;
     }
 
