@@ -41,5 +41,19 @@ class DemoCommandTest {
         Cli pairs = Cli.run("sql", "--root", root.resolve("tables").toString(), "--csv",
                 "SELECT count(DISTINCT forget_sample_id) AS forget FROM influence_pairs WHERE run_id = 'target-stats'");
         assertEquals("forget\n4\n", pairs.out());
+
+        // An inner job that fails leaves FAILED rows, its own and the demo's: the first method's
+        // unlearning (retrained, not resumed) stops at its first step's gradient norm.
+        String[] failing = java.util.Arrays.copyOf(args, args.length + 4);
+        System.arraycopy(new String[] {"--set", "unlearn.abort_grad_norm=1e-12", "--set", "unlearn.resume=false"}, 0,
+                failing, args.length, 4);
+        Cli failed = Cli.run(failing);
+        assertTrue(failed.status() != 0, failed.out());
+        assertTrue(failed.err().contains("gradient norm"), failed.err());
+        Cli statuses = Cli.run("sql", "--root", root.resolve("tables").toString(), "--csv",
+                "SELECT run_id, job, status, error IS NOT NULL AS has_error FROM runs WHERE status <> 'SUCCEEDED'"
+                        + " ORDER BY run_id, job");
+        assertEquals("run_id,job,status,has_error\ndemo-quick,demo,FAILED,true\ngrad_ascent,unlearn,FAILED,true\n",
+                statuses.out());
     }
 }
