@@ -17,11 +17,6 @@ public final class Ap implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.SEQUENCES;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return CountBasis.ROWS;
     }
@@ -36,9 +31,9 @@ public final class Ap implements LossTerm {
         BatchView answer = in.batch();
         BatchView refusal = in.requireAlternative(name());
         // NLL(idk) - NLL(a) = logp(a) - logp(idk).
-        NDArray x = Tokens.sequenceLogProbs(answer.logits(), answer.labels())
-                .sub(Tokens.sequenceLogProbs(refusal.logits(), refusal.labels()));
-        NDArray perSeq = Tokens.negLogSigmoid(Tokens.times(x, beta));
-        return new TermValue(Tokens.times(perSeq.sum(), 1 / beta), Tokens.rows(answer.labels()), Normalization.SEQUENCES);
+        NDArray x = LossMath.sequenceLogProbs(answer.logits(), answer.labels())
+                .sub(LossMath.sequenceLogProbs(refusal.logits(), refusal.labels()));
+        NDArray perSeq = LossMath.negLogSigmoid(LossMath.times(x, beta));
+        return new TermValue(LossMath.times(perSeq.sum(), 1 / beta), LossMath.rows(answer.labels()));
     }
 }

@@ -20,11 +20,6 @@ public final class CeU implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.TOKENS;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return CountBasis.ANSWER_TARGETS_AFTER_FIRST;
     }
@@ -32,19 +27,19 @@ public final class CeU implements LossTerm {
     @Override
     public TermValue compute(TermInputs in) {
         BatchView b = in.batch();
-        NDArray predicting = Tokens.predicting(b.logits());
+        NDArray predicting = LossMath.predicting(b.logits());
         NDArray fixed = predicting.stopGradient();
         int vocab = (int) fixed.getShape().get(2);
-        NDArray oneHot = Tokens.safeTargets(b.labels()).oneHot(vocab, DataType.FLOAT32);
+        NDArray oneHot = LossMath.safeTargets(b.labels()).oneHot(vocab, DataType.FLOAT32);
         // Replace the true logit: keep the others, put MASKED_LOGIT where oneHot is 1.
-        NDArray target = fixed.mul(Tokens.times(oneHot, -1).add(Scalars.like(fixed, 1)))
-                .add(Tokens.times(oneHot, MASKED_LOGIT)).softmax(-1).stopGradient();
+        NDArray target = fixed.mul(LossMath.times(oneHot, -1).add(Scalars.like(fixed, 1)))
+                .add(LossMath.times(oneHot, MASKED_LOGIT)).softmax(-1).stopGradient();
         NDArray ce = predicting.logSoftmax(-1).mul(target).sum(new int[] {-1}).neg();
         // Skip the first token of each answer span: a target whose own position is also a target.
         NDArray labels = b.labels();
         long t = labels.getShape().get(1);
-        NDArray previousIsTarget = labels.get(":, :{}", t - 1).neq(Tokens.IGNORE).toType(DataType.FLOAT32, false);
-        NDArray valid = Tokens.answerMask(labels).mul(previousIsTarget);
-        return new TermValue(ce.mul(valid).sum(), Tokens.count(valid), Normalization.TOKENS);
+        NDArray previousIsTarget = labels.get(":, :{}", t - 1).neq(LossMath.IGNORE).toType(DataType.FLOAT32, false);
+        NDArray valid = LossMath.answerMask(labels).mul(previousIsTarget);
+        return new TermValue(ce.mul(valid).sum(), LossMath.count(valid));
     }
 }

@@ -33,19 +33,19 @@ public enum CountBasis {
         switch (this) {
             case ANSWER_TARGETS -> {
                 for (int t = 1; t < labels.length; t++) {
-                    n += labels[t] != Tokens.IGNORE ? 1 : 0;
+                    n += labels[t] != LossMath.IGNORE ? 1 : 0;
                 }
             }
             case ANSWER_TARGETS_AFTER_FIRST -> {
                 for (int t = 1; t < labels.length; t++) {
-                    n += labels[t] != Tokens.IGNORE && labels[t - 1] != Tokens.IGNORE ? 1 : 0;
+                    n += labels[t] != LossMath.IGNORE && labels[t - 1] != LossMath.IGNORE ? 1 : 0;
                 }
             }
             case PREDICTING_POSITIONS -> n = Math.max(0, labels.length - 1);
             case ROWS -> n = 1;
             case LABEL_TOKENS_TIMES_HIDDEN -> {
                 for (long l : labels) {
-                    n += l != Tokens.IGNORE ? 1 : 0;
+                    n += l != LossMath.IGNORE ? 1 : 0;
                 }
                 n *= hidden;
             }

@@ -23,11 +23,6 @@ public final class CrossEntropy implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.TOKENS;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return CountBasis.ANSWER_TARGETS;
     }
@@ -50,8 +45,8 @@ public final class CrossEntropy implements LossTerm {
     @Override
     public TermValue compute(TermInputs in) {
         BatchView b = source == Alternative.NONE ? in.batch() : in.requireAlternative(name);
-        NDArray valid = Tokens.answerMask(b.labels());
-        NDArray sum = Tokens.targetLogProbs(b.logits(), b.labels()).mul(valid).sum().neg();
-        return new TermValue(sum, Tokens.count(valid), Normalization.TOKENS);
+        NDArray valid = LossMath.answerMask(b.labels());
+        NDArray sum = LossMath.targetLogProbs(b.logits(), b.labels()).mul(valid).sum().neg();
+        return new TermValue(sum, LossMath.count(valid));
     }
 }

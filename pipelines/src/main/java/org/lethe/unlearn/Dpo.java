@@ -20,11 +20,6 @@ public final class Dpo implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.SEQUENCES;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return CountBasis.ROWS;
     }
@@ -43,11 +38,11 @@ public final class Dpo implements LossTerm {
     public TermValue compute(TermInputs in) {
         BatchView lose = in.batch();
         BatchView win = in.requireAlternative(name());
-        NDArray policy = Tokens.sequenceLogProbs(win.logits(), win.labels())
-                .sub(Tokens.sequenceLogProbs(lose.logits(), lose.labels()));
-        NDArray ref = Tokens.sequenceLogProbs(win.requireRefLogits(name()).stopGradient(), win.labels())
-                .sub(Tokens.sequenceLogProbs(lose.requireRefLogits(name()).stopGradient(), lose.labels()));
-        NDArray perSeq = Tokens.negLogSigmoid(Tokens.times(policy.sub(ref), beta));
-        return new TermValue(Tokens.times(perSeq.sum(), 2 / beta), Tokens.rows(lose.labels()), Normalization.SEQUENCES);
+        NDArray policy = LossMath.sequenceLogProbs(win.logits(), win.labels())
+                .sub(LossMath.sequenceLogProbs(lose.logits(), lose.labels()));
+        NDArray ref = LossMath.sequenceLogProbs(win.requireRefLogits(name()).stopGradient(), win.labels())
+                .sub(LossMath.sequenceLogProbs(lose.requireRefLogits(name()).stopGradient(), lose.labels()));
+        NDArray perSeq = LossMath.negLogSigmoid(LossMath.times(policy.sub(ref), beta));
+        return new TermValue(LossMath.times(perSeq.sum(), 2 / beta), LossMath.rows(lose.labels()));
     }
 }

@@ -9,11 +9,6 @@ public final class EmbedDiff implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.POSITIONS;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return CountBasis.LABEL_TOKENS_TIMES_HIDDEN;
     }
@@ -31,6 +26,7 @@ public final class EmbedDiff implements LossTerm {
     @Override
     public TermValue compute(TermInputs in) {
         BatchView b = in.batch();
-        return Tokens.maskedSquaredError(b.requireHidden(name()), b.requireRefHidden(name()).stopGradient(), b.labels());
+        return LossMath.maskedSquaredError(b.requireHidden(name()), b.requireRefHidden(name()).stopGradient(),
+                b.labels());
     }
 }

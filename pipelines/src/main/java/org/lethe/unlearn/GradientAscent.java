@@ -11,11 +11,6 @@ public final class GradientAscent implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.TOKENS;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return CountBasis.ANSWER_TARGETS;
     }
@@ -23,9 +18,9 @@ public final class GradientAscent implements LossTerm {
     @Override
     public TermValue compute(TermInputs in) {
         BatchView b = in.batch();
-        NDArray valid = Tokens.answerMask(b.labels());
+        NDArray valid = LossMath.answerMask(b.labels());
         // -CE = mean log p; the sum of log-probs divided by the token count is exactly that.
-        NDArray sum = Tokens.targetLogProbs(b.logits(), b.labels()).mul(valid).sum();
-        return new TermValue(sum, Tokens.count(valid), Normalization.TOKENS);
+        NDArray sum = LossMath.targetLogProbs(b.logits(), b.labels()).mul(valid).sum();
+        return new TermValue(sum, LossMath.count(valid));
     }
 }

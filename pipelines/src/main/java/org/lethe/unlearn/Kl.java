@@ -17,11 +17,6 @@ public final class Kl implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.POSITIONS;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return positions.countBasis();
     }
@@ -34,10 +29,10 @@ public final class Kl implements LossTerm {
     @Override
     public TermValue compute(TermInputs in) {
         BatchView b = in.batch();
-        NDArray refLogp = Tokens.predicting(b.requireRefLogits(name())).stopGradient().logSoftmax(-1);
-        NDArray logp = Tokens.predicting(b.logits()).logSoftmax(-1);
+        NDArray refLogp = LossMath.predicting(b.requireRefLogits(name())).stopGradient().logSoftmax(-1);
+        NDArray logp = LossMath.predicting(b.logits()).logSoftmax(-1);
         NDArray kl = refLogp.exp().mul(refLogp.sub(logp)).sum(new int[] {-1});
         NDArray mask = positions.mask(b);
-        return new TermValue(kl.mul(mask).sum(), Tokens.count(mask), Normalization.POSITIONS);
+        return new TermValue(kl.mul(mask).sum(), LossMath.count(mask));
     }
 }

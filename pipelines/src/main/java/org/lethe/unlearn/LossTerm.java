@@ -6,9 +6,6 @@ public interface LossTerm {
     /** The stable name used in config keys, flags and table columns. */
     String name();
 
-    /** The unit of {@link TermValue#count()}. */
-    Normalization normalization();
-
     /** What {@link TermValue#count()} counts, per row of the batch the count is taken on. */
     CountBasis countBasis();
 

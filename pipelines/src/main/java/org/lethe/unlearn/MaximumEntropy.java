@@ -18,11 +18,6 @@ public final class MaximumEntropy implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.POSITIONS;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return positions.countBasis();
     }
@@ -30,11 +25,11 @@ public final class MaximumEntropy implements LossTerm {
     @Override
     public TermValue compute(TermInputs in) {
         BatchView b = in.batch();
-        NDArray logp = Tokens.predicting(b.logits()).logSoftmax(-1);
+        NDArray logp = LossMath.predicting(b.logits()).logSoftmax(-1);
         long vocab = logp.getShape().get(2);
         NDArray kl = logp.mean(new int[] {-1}).neg()
                 .sub(Scalars.like(logp, Math.log(vocab)));
         NDArray mask = positions.mask(b);
-        return new TermValue(kl.mul(mask).sum(), Tokens.count(mask), Normalization.POSITIONS);
+        return new TermValue(kl.mul(mask).sum(), LossMath.count(mask));
     }
 }

@@ -11,18 +11,12 @@ public final class NoRetain implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.TOKENS;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return CountBasis.NOTHING;
     }
 
     @Override
     public TermValue compute(TermInputs in) {
-        return new TermValue(in.batch().logits().getManager().zeros(new Shape()), 0,
-                Normalization.TOKENS);
+        return new TermValue(in.batch().logits().getManager().zeros(new Shape()), 0);
     }
 }

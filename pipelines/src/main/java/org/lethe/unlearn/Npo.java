@@ -17,11 +17,6 @@ public final class Npo implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.SEQUENCES;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return CountBasis.ROWS;
     }
@@ -36,9 +31,9 @@ public final class Npo implements LossTerm {
         BatchView b = in.batch();
         NDArray ref = b.requireRefLogits(name()).stopGradient();
         // NLL_theta - NLL_ref = logp_ref - logp_theta (summed answer log-probs).
-        NDArray diff = Tokens.sequenceLogProbs(ref, b.labels())
-                .sub(Tokens.sequenceLogProbs(b.logits(), b.labels()));
-        NDArray perSeq = Tokens.negLogSigmoid(Tokens.times(diff, beta));
-        return new TermValue(Tokens.times(perSeq.sum(), 2 / beta), Tokens.rows(b.labels()), Normalization.SEQUENCES);
+        NDArray diff = LossMath.sequenceLogProbs(ref, b.labels())
+                .sub(LossMath.sequenceLogProbs(b.logits(), b.labels()));
+        NDArray perSeq = LossMath.negLogSigmoid(LossMath.times(diff, beta));
+        return new TermValue(LossMath.times(perSeq.sum(), 2 / beta), LossMath.rows(b.labels()));
     }
 }

@@ -14,6 +14,6 @@ public enum Positions {
     }
 
     NDArray mask(BatchView b) {
-        return this == ANSWER ? Tokens.answerMask(b.labels()) : Tokens.nonPaddingMask(b.mask());
+        return this == ANSWER ? LossMath.answerMask(b.labels()) : LossMath.nonPaddingMask(b.mask());
     }
 }

@@ -25,11 +25,6 @@ public final class Rmu implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.POSITIONS;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return CountBasis.LABEL_TOKENS_TIMES_HIDDEN;
     }
@@ -68,6 +63,6 @@ public final class Rmu implements LossTerm {
         // duplicate(): a torch-owned copy, not a view of the Java array's buffer.
         NDArray control = h.getManager().create(target, new Shape(1, 1, hidden)).duplicate()
                 .toType(h.getDataType(), false);
-        return Tokens.maskedSquaredError(h, control, b.labels());
+        return LossMath.maskedSquaredError(h, control, b.labels());
     }
 }

@@ -20,11 +20,6 @@ public final class SatImp implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.TOKENS;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return CountBasis.ANSWER_TARGETS;
     }
@@ -32,11 +27,11 @@ public final class SatImp implements LossTerm {
     @Override
     public TermValue compute(TermInputs in) {
         BatchView b = in.batch();
-        NDArray logp = Tokens.targetLogProbs(b.logits(), b.labels());
+        NDArray logp = LossMath.targetLogProbs(b.logits(), b.labels());
         NDArray p = logp.stopGradient().exp();
         NDArray weight = p.pow(Scalars.like(p, beta1))
                 .mul(Scalars.like(p, 1).sub(p).pow(Scalars.like(p, beta2))).stopGradient();
-        NDArray valid = Tokens.answerMask(b.labels());
-        return new TermValue(logp.mul(weight).mul(valid).sum(), Tokens.count(valid), Normalization.TOKENS);
+        NDArray valid = LossMath.answerMask(b.labels());
+        return new TermValue(logp.mul(weight).mul(valid).sum(), LossMath.count(valid));
     }
 }

@@ -20,11 +20,6 @@ public final class SimNpo implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.SEQUENCES;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return CountBasis.ROWS;
     }
@@ -32,12 +27,12 @@ public final class SimNpo implements LossTerm {
     @Override
     public TermValue compute(TermInputs in) {
         BatchView b = in.batch();
-        NDArray valid = Tokens.answerMask(b.labels());
-        NDArray nll = Tokens.targetLogProbs(b.logits(), b.labels()).mul(valid).sum(new int[] {1}).neg();
+        NDArray valid = LossMath.answerMask(b.labels());
+        NDArray nll = LossMath.targetLogProbs(b.logits(), b.labels()).mul(valid).sum(new int[] {1}).neg();
         // A row without answer tokens has NLL 0; dividing by 1 keeps it finite instead of 0/0.
         NDArray lengths = valid.sum(new int[] {1}).maximum(Scalars.like(valid, 1));
         NDArray x = nll.div(lengths).sub(Scalars.like(nll, delta));
-        NDArray perSeq = Tokens.negLogSigmoid(Tokens.times(x, beta));
-        return new TermValue(Tokens.times(perSeq.sum(), 2 / beta), Tokens.rows(b.labels()), Normalization.SEQUENCES);
+        NDArray perSeq = LossMath.negLogSigmoid(LossMath.times(x, beta));
+        return new TermValue(LossMath.times(perSeq.sum(), 2 / beta), LossMath.rows(b.labels()));
     }
 }

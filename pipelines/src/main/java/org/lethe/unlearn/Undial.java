@@ -21,11 +21,6 @@ public final class Undial implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.TOKENS;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return CountBasis.ANSWER_TARGETS;
     }
@@ -38,12 +33,12 @@ public final class Undial implements LossTerm {
     @Override
     public TermValue compute(TermInputs in) {
         BatchView b = in.batch();
-        NDArray ref = Tokens.predicting(b.requireRefLogits(name())).stopGradient();
+        NDArray ref = LossMath.predicting(b.requireRefLogits(name())).stopGradient();
         int vocab = (int) ref.getShape().get(2);
-        NDArray oneHot = Tokens.safeTargets(b.labels()).oneHot(vocab, DataType.FLOAT32);
-        NDArray target = ref.sub(Tokens.times(oneHot, beta)).softmax(-1).stopGradient();
-        NDArray ce = Tokens.predicting(b.logits()).logSoftmax(-1).mul(target).sum(new int[] {-1}).neg();
-        NDArray valid = Tokens.answerMask(b.labels());
-        return new TermValue(ce.mul(valid).sum(), Tokens.count(valid), Normalization.TOKENS);
+        NDArray oneHot = LossMath.safeTargets(b.labels()).oneHot(vocab, DataType.FLOAT32);
+        NDArray target = ref.sub(LossMath.times(oneHot, beta)).softmax(-1).stopGradient();
+        NDArray ce = LossMath.predicting(b.logits()).logSoftmax(-1).mul(target).sum(new int[] {-1}).neg();
+        NDArray valid = LossMath.answerMask(b.labels());
+        return new TermValue(ce.mul(valid).sum(), LossMath.count(valid));
     }
 }

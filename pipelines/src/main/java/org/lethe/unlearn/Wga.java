@@ -17,11 +17,6 @@ public final class Wga implements LossTerm {
     }
 
     @Override
-    public Normalization normalization() {
-        return Normalization.TOKENS;
-    }
-
-    @Override
     public CountBasis countBasis() {
         return CountBasis.ANSWER_TARGETS;
     }
@@ -29,11 +24,11 @@ public final class Wga implements LossTerm {
     @Override
     public TermValue compute(TermInputs in) {
         BatchView b = in.batch();
-        NDArray logp = Tokens.targetLogProbs(b.logits(), b.labels());
+        NDArray logp = LossMath.targetLogProbs(b.logits(), b.labels());
         // p^beta = exp(beta * log p), detached: the weight only scales the gradient of log p.
-        NDArray weight = Tokens.times(logp.stopGradient(), beta).exp();
-        NDArray valid = Tokens.answerMask(b.labels());
+        NDArray weight = LossMath.times(logp.stopGradient(), beta).exp();
+        NDArray valid = LossMath.answerMask(b.labels());
         // -(w * CE) = w * log p.
-        return new TermValue(logp.mul(weight).mul(valid).sum(), Tokens.count(valid), Normalization.TOKENS);
+        return new TermValue(logp.mul(weight).mul(valid).sum(), LossMath.count(valid));
     }
 }

@@ -158,19 +158,31 @@ class LossTermValuesTest {
         return BatchView.of(arr(ALT), arr(ALT_LABELS), arr(ALT_MASK)).withRefLogits(arr(ALT_REF));
     }
 
-    TermValue forget(String name, Map<String, Double> params) {
-        return LossTerms.forget(name, params).compute(new TermInputs(batch(), alternative()));
+    static LossTerm forget(String name, Map<String, Double> params) {
+        return LossTerms.forget(name, params);
     }
 
-    TermValue retain(String name, Map<String, Double> params) {
-        return LossTerms.retain(name, params).compute(new TermInputs(batch(), alternative()));
+    static LossTerm retain(String name, Map<String, Double> params) {
+        return LossTerms.retain(name, params);
     }
 
-    static void check(double sum, long count, Normalization unit, TermValue v) {
+    TermValue value(LossTerm term) {
+        return term.compute(new TermInputs(batch(), alternative()));
+    }
+
+    /** The normalized loss the objective takes from a value: sum / count, a zero count leaving the (zero) sum. */
+    static double mean(TermValue v) {
+        double sum = v.sum().getFloat();
+        return v.count() == 0 ? sum : sum / v.count();
+    }
+
+    /** The term's value on the batch is {@code sum} over {@code count}, and {@code basis} is what it counts. */
+    void check(double sum, long count, CountBasis basis, LossTerm term) {
+        TermValue v = value(term);
         assertEquals(sum, v.sum().getFloat(), TOL * Math.max(1, Math.abs(sum)), "sum");
         assertEquals(count, v.count(), "count");
-        assertEquals(unit, v.unit(), "unit");
-        assertEquals(sum / count, v.mean().getFloat(), TOL * Math.max(1, Math.abs(sum / count)), "mean");
+        assertEquals(basis, term.countBasis(), "count basis");
+        assertEquals(sum / count, mean(v), TOL * Math.max(1, Math.abs(sum / count)), "mean");
     }
 
     // ---------- forget terms ----------
@@ -180,7 +192,7 @@ class LossTermValuesTest {
         // Four answer tokens: (0,1)->2, (0,2)->1, (1,0)->1, (1,1)->0.
         double s = logSoftmax(LOGITS[0][1])[2] + logSoftmax(LOGITS[0][2])[1]
                 + logSoftmax(LOGITS[1][0])[1] + logSoftmax(LOGITS[1][1])[0];
-        check(s, 4, Normalization.TOKENS, forget("ga", Map.of()));
+        check(s, 4, CountBasis.ANSWER_TARGETS, forget("ga", Map.of()));
     }
 
     @Test
@@ -194,13 +206,13 @@ class LossTermValuesTest {
             double nllRef = -ref[b];
             s += -(2 / beta) * Math.log(1 / (1 + Math.exp(-beta * (nllTheta - nllRef))));
         }
-        check(s, 2, Normalization.SEQUENCES, forget("npo", Map.of()));
+        check(s, 2, CountBasis.ROWS, forget("npo", Map.of()));
         // A larger beta is honoured.
         double s2 = 0;
         for (int b = 0; b < 2; b++) {
             s2 += (2 / 2.0) * negLogSigmoid(2.0 * (ref[b] - theta[b]));
         }
-        check(s2, 2, Normalization.SEQUENCES, forget("npo", Map.of("beta", 2.0)));
+        check(s2, 2, CountBasis.ROWS, forget("npo", Map.of("beta", 2.0)));
     }
 
     @Test
@@ -213,12 +225,12 @@ class LossTermValuesTest {
             double x = -theta[b] / 2 - 0.0;
             s += -(2 / beta) * Math.log(1 / (1 + Math.exp(-beta * x)));
         }
-        check(s, 2, Normalization.SEQUENCES, forget("simnpo", Map.of()));
+        check(s, 2, CountBasis.ROWS, forget("simnpo", Map.of()));
         double s2 = 0;
         for (int b = 0; b < 2; b++) {
             s2 += (2 / beta) * negLogSigmoid(beta * (-theta[b] / 2 - 0.7));
         }
-        check(s2, 2, Normalization.SEQUENCES, forget("simnpo", Map.of("delta", 0.7)));
+        check(s2, 2, CountBasis.ROWS, forget("simnpo", Map.of("delta", 0.7)));
     }
 
     @Test
@@ -233,7 +245,7 @@ class LossTermValuesTest {
             double margin = (idk[b] - a[b]) - (idkRef[b] - aRef[b]);
             s += -(2 / beta) * Math.log(1 / (1 + Math.exp(-beta * margin)));
         }
-        check(s, 2, Normalization.SEQUENCES, forget("dpo", Map.of()));
+        check(s, 2, CountBasis.ROWS, forget("dpo", Map.of()));
     }
 
     @Test
@@ -241,7 +253,7 @@ class LossTermValuesTest {
         // Refusal targets: (0,0)->0, (0,1)->0, (0,2)->2, (1,1)->2.
         double s = -(logSoftmax(ALT[0][0])[0] + logSoftmax(ALT[0][1])[0] + logSoftmax(ALT[0][2])[2]
                 + logSoftmax(ALT[1][1])[2]);
-        check(s, 4, Normalization.TOKENS, forget("idk", Map.of()));
+        check(s, 4, CountBasis.ANSWER_TARGETS, forget("idk", Map.of()));
     }
 
     static double klUniform(double[] z) {
@@ -254,10 +266,10 @@ class LossTermValuesTest {
     void meOnAnswerPositionsAndOnAllPositions() {
         double answer = klUniform(LOGITS[0][1]) + klUniform(LOGITS[0][2]) + klUniform(LOGITS[1][0])
                 + klUniform(LOGITS[1][1]);
-        check(answer, 4, Normalization.POSITIONS, forget("me", Map.of()));
+        check(answer, 4, CountBasis.ANSWER_TARGETS, forget("me", Map.of()));
         // All non-padding next tokens: row 0 t=0,1,2; row 1 t=0,1 (t=2 predicts padding).
         double all = answer + klUniform(LOGITS[0][0]);
-        check(all, 5, Normalization.POSITIONS, forget("me", Map.of("all_positions", 1.0)));
+        check(all, 5, CountBasis.PREDICTING_POSITIONS, forget("me", Map.of("all_positions", 1.0)));
     }
 
     @Test
@@ -277,7 +289,7 @@ class LossTermValuesTest {
                 s += d * d;
             }
         }
-        check(s, 4 * 3, Normalization.POSITIONS, forget("rmu", Map.of()));
+        check(s, 4 * 3, CountBasis.LABEL_TOKENS_TIMES_HIDDEN, forget("rmu", Map.of()));
     }
 
     @Test
@@ -291,7 +303,7 @@ class LossTermValuesTest {
             double[] l = logSoftmax(LOGITS[pos[0]][pos[1]]);
             s += -(q[0] * l[0] + q[1] * l[1] + q[2] * l[2]);
         }
-        check(s, 4, Normalization.TOKENS, forget("undial", Map.of()));
+        check(s, 4, CountBasis.ANSWER_TARGETS, forget("undial", Map.of()));
     }
 
     @Test
@@ -302,13 +314,13 @@ class LossTermValuesTest {
             double p = Math.exp(-ce);
             s += -(p * ce);
         }
-        check(s, 4, Normalization.TOKENS, forget("wga", Map.of()));
+        check(s, 4, CountBasis.ANSWER_TARGETS, forget("wga", Map.of()));
         double s2 = 0;
         for (int[] pos : targets(LABELS)) {
             double ce = -logp(LOGITS, pos);
             s2 += -(Math.pow(Math.exp(-ce), 3) * ce);
         }
-        check(s2, 4, Normalization.TOKENS, forget("wga", Map.of("beta", 3.0)));
+        check(s2, 4, CountBasis.ANSWER_TARGETS, forget("wga", Map.of("beta", 3.0)));
     }
 
     @Test
@@ -319,7 +331,7 @@ class LossTermValuesTest {
             double p = Math.exp(-ce);
             s += -(Math.pow(p, 5) * (1 - p) * ce);
         }
-        check(s, 4, Normalization.TOKENS, forget("satimp", Map.of()));
+        check(s, 4, CountBasis.ANSWER_TARGETS, forget("satimp", Map.of()));
     }
 
     @Test
@@ -343,17 +355,17 @@ class LossTermValuesTest {
             double[] l = logSoftmax(z);
             s += -(q[0] * l[0] + q[1] * l[1] + q[2] * l[2]);
         }
-        check(s, 2, Normalization.TOKENS, forget("ce_u", Map.of()));
+        check(s, 2, CountBasis.ANSWER_TARGETS_AFTER_FIRST, forget("ce_u", Map.of()));
     }
 
     // ---------- retain terms ----------
 
     @Test
     void noneIsZero() {
-        TermValue v = retain("none", Map.of());
+        TermValue v = value(retain("none", Map.of()));
         assertEquals(0.0, v.sum().getFloat());
         assertEquals(0, v.count());
-        assertEquals(0.0, v.mean().getFloat());
+        assertEquals(0.0, mean(v));
     }
 
     @Test
@@ -362,7 +374,7 @@ class LossTermValuesTest {
         for (int[] pos : targets(LABELS)) {
             s += -logp(LOGITS, pos);
         }
-        check(s, 4, Normalization.TOKENS, retain("nll", Map.of()));
+        check(s, 4, CountBasis.ANSWER_TARGETS, retain("nll", Map.of()));
     }
 
     static double klRefTheta(double[] ref, double[] theta) {
@@ -379,9 +391,9 @@ class LossTermValuesTest {
     void klFromReferenceToPolicyOnAnswerAndAllPositions() {
         double answer = klRefTheta(REF[0][1], LOGITS[0][1]) + klRefTheta(REF[0][2], LOGITS[0][2])
                 + klRefTheta(REF[1][0], LOGITS[1][0]) + klRefTheta(REF[1][1], LOGITS[1][1]);
-        check(answer, 4, Normalization.POSITIONS, retain("kl", Map.of()));
+        check(answer, 4, CountBasis.ANSWER_TARGETS, retain("kl", Map.of()));
         double all = answer + klRefTheta(REF[0][0], LOGITS[0][0]);
-        check(all, 5, Normalization.POSITIONS, retain("kl", Map.of("all_positions", 1.0)));
+        check(all, 5, CountBasis.PREDICTING_POSITIONS, retain("kl", Map.of("all_positions", 1.0)));
     }
 
     @Test
@@ -394,7 +406,7 @@ class LossTermValuesTest {
             double x = (-idk[b]) - (-a[b]);
             s += -(1 / beta) * Math.log(1 / (1 + Math.exp(-beta * x)));
         }
-        check(s, 2, Normalization.SEQUENCES, retain("ap", Map.of()));
+        check(s, 2, CountBasis.ROWS, retain("ap", Map.of()));
     }
 
     @Test
@@ -407,7 +419,7 @@ class LossTermValuesTest {
                 s += d * d;
             }
         }
-        check(s, 12, Normalization.POSITIONS, retain("embed_diff", Map.of()));
+        check(s, 12, CountBasis.LABEL_TOKENS_TIMES_HIDDEN, retain("embed_diff", Map.of()));
     }
 
     @Test
@@ -416,7 +428,7 @@ class LossTermValuesTest {
         for (int[] pos : targets(ALT_LABELS)) {
             s += -logp(ALT, pos);
         }
-        check(s, 4, Normalization.TOKENS, retain("mismatch", Map.of()));
+        check(s, 4, CountBasis.ANSWER_TARGETS, retain("mismatch", Map.of()));
     }
 
     // ---------- composition ----------
@@ -461,13 +473,19 @@ class LossTermValuesTest {
         LossTerm ga = LossTerms.forget("ga", Map.of());
         LossTerm nll = LossTerms.retain("nll", Map.of());
         LossTerm kl = LossTerms.retain("kl", Map.of());
-        Objective objective = new Objective(ga, 0.5,
-                List.of(new Objective.Weighted(nll, 2.0), new Objective.Weighted(kl, 3.0)));
         TermInputs in = new TermInputs(batch(), alternative());
         TermValue f = ga.compute(in);
         TermValue r1 = nll.compute(in);
         TermValue r2 = kl.compute(in);
+        LossObjective objective = new LossObjective(List.of(new LossObjective.Part("ga", true, "ga", Map.of(), 0.5),
+                new LossObjective.Part("nll", false, "nll", Map.of(), 2.0),
+                new LossObjective.Part("kl", false, "kl", Map.of(), 3.0)), 0,
+                new long[] {f.count(), r1.count(), r2.count()});
+        // The per-term values a step reports are the terms' means (sum over the step's count).
+        double[] means = {mean(f), mean(r1), mean(r2)};
         double want = 0.5 * f.sum().getFloat() / 4 + 2.0 * r1.sum().getFloat() / 4 + 3.0 * r2.sum().getFloat() / 4;
-        assertEquals(want, objective.total(f, List.of(r1, r2)).getFloat(), 1e-5);
+        assertEquals(want, objective.total(means), 1e-5);
+        assertEquals(f.sum().getFloat() / 4, objective.forgetLoss(means), 1e-5);
+        assertEquals(2.0 * r1.sum().getFloat() / 4 + 3.0 * r2.sum().getFloat() / 4, objective.retainLoss(means), 1e-5);
     }
 }

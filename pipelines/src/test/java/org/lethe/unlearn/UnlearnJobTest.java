@@ -114,7 +114,7 @@ class UnlearnJobTest {
             assertEquals(expected, new ArrayList<>(terms.keySet()), m.name());
             terms.forEach((k, v) -> assertTrue(Double.isFinite(v), m.name() + " " + k + " = " + v));
             double total = m.forgetCoeff() * terms.get(m.forgetTerm());
-            for (Methods.RetainPart r : m.retain()) {
+            for (WeightedTerm r : m.retain()) {
                 total += r.coeff() * terms.get(r.term());
             }
             assertEquals(total, row.getDouble(row.fieldIndex("loss")), 1e-9 * Math.max(1, Math.abs(total)), m.name());

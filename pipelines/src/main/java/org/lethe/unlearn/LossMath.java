@@ -5,12 +5,16 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Activation;
 import org.lethe.model.Scalars;
 
-/** Shared next-token arithmetic for loss terms; every constant on the autograd path goes through Scalars. */
-final class Tokens {
+/**
+ * The arithmetic the loss terms share (next-token log-probabilities, answer masks, counts, masked
+ * squared errors), in one place so every term shifts and masks the same way; every constant on the
+ * autograd path goes through Scalars.
+ */
+final class LossMath {
 
     static final long IGNORE = -100;
 
-    private Tokens() {}
+    private LossMath() {}
 
     /** Logits of the positions that predict a next token: (B, T - 1, V). */
     static NDArray predicting(NDArray logits) {
@@ -75,6 +79,6 @@ final class Tokens {
         NDArray diff = h.sub(target);
         NDArray sum = diff.square().mul(mask).sum();
         long count = count(mask) * h.getShape().get(2);
-        return new TermValue(sum, count, Normalization.POSITIONS);
+        return new TermValue(sum, count);
     }
 }
