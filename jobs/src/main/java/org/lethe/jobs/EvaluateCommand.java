@@ -4,6 +4,7 @@ import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
 import org.lethe.job.JobResult;
 import org.lethe.eval.EvaluateJob;
+import org.lethe.eval.EvaluateRequest;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -42,15 +43,16 @@ public final class EvaluateCommand extends JobCommand {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--select: only 'best' is supported,"
                     + " got '" + select + "'");
         }
-        EvaluateJob job = new EvaluateJob(spark, store, config);
-        java.util.List<EvaluateJob.Summary> all = job.runAll(runId, model, retainRun);
+        EvaluateRequest request = EvaluateRequest.of(config);
+        EvaluateJob job = new EvaluateJob(spark, store);
+        java.util.List<EvaluateJob.Summary> all = job.runAll(request, runId, model, retainRun);
         com.fasterxml.jackson.databind.node.ObjectNode out = all.get(all.size() - 1).toJson();
         if (all.size() > 1) {
             com.fasterxml.jackson.databind.node.ArrayNode steps = out.putArray("steps");
             all.forEach(s -> steps.add(s.step()));
         }
         if (select != null) {
-            out.set("selected", job.selectBest(runId).toJson());
+            out.set("selected", job.selectBest(request, runId).toJson());
         }
         return JobResult.of(out, null, null);
     }

@@ -17,6 +17,7 @@ import org.lethe.unlearn.UnlearnJob;
 import org.lethe.unlearn.UnlearnSpec;
 import org.lethe.eval.EvalTables;
 import org.lethe.eval.EvaluateJob;
+import org.lethe.eval.EvaluateRequest;
 import org.lethe.job.JobRunner;
 import org.lethe.store.RunIds;
 import org.lethe.store.RunRecord;
@@ -307,7 +308,7 @@ public final class ContinualJob {
 
             String retainRun = s.retainRuns() ? retainRun(s, cumulative, cfg) : null;
             EvaluateJob.Summary evaluated = runner.run(r.requestId(), "evaluate", cfg, () -> new EvaluateJob(spark,
-                    store, cfg).run(r.requestId(), unlearned.checkpoint(), retainRun,
+                    store).run(EvaluateRequest.of(cfg), r.requestId(), unlearned.checkpoint(), retainRun,
                     new EvaluateJob.Items(cumulative, cumulative)));
 
             Step step = new Step(r.requestId(), lineage.size() + 1, previous == null ? null : previous.requestId(), parent,
@@ -355,7 +356,7 @@ public final class ContinualJob {
         boolean evaluated = store.exists(EvalTables.EVAL_SUMMARY)
                 && !store.read(EvalTables.EVAL_SUMMARY).filter(col("run_id").equalTo(id)).isEmpty();
         if (!evaluated) {
-            runner.run(id, "evaluate", cfg, () -> new EvaluateJob(spark, store, cfg).run(id, checkpoint, id,
+            runner.run(id, "evaluate", cfg, () -> new EvaluateJob(spark, store).run(EvaluateRequest.of(cfg), id, checkpoint, id,
                     new EvaluateJob.Items(cumulative, cumulative)));
         }
         return id;

@@ -10,6 +10,7 @@ import org.lethe.data.IngestJob;
 import org.lethe.finetune.FinetuneJob;
 import org.lethe.unlearn.UnlearnJob;
 import org.lethe.eval.EvaluateJob;
+import org.lethe.eval.EvaluateRequest;
 import org.lethe.report.Report;
 import org.lethe.stats.StatsJob;
 import org.lethe.data.IngestedDataset;
@@ -175,7 +176,7 @@ public final class DemoJob {
         LetheConfig c = config.with(eval);
         long t = System.nanoTime();
         EvaluateJob.Summary s = runner.run(id, "evaluate", c,
-                () -> new EvaluateJob(spark, runner.store(), c).run(id, model, retainRun));
+                () -> new EvaluateJob(spark, runner.store()).run(EvaluateRequest.of(c), id, model, retainRun));
         return new Row(id, kind, s.value("forget_quality"), s.value("model_utility"), s.value("forget_rouge_l_recall"),
                 s.value("forget_probability"), s.items().getOrDefault("forget", 0L), seconds(t));
     }

@@ -14,6 +14,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
+import org.lethe.store.Tables;
 
 /**
  * The evaluation tables: {@code eval_samples} (one row per run, step, dataset, eval set, sample
@@ -32,10 +33,10 @@ import org.lethe.store.TableStore;
  */
 public final class EvalTables {
 
-    /** Per-sample metric values. */
-    public static final String EVAL_SAMPLES = "eval_samples";
-    /** Aggregates of {@link #EVAL_SAMPLES}. */
-    public static final String EVAL_SUMMARY = "eval_summary";
+    /** Per-sample metric values ({@link Tables#EVAL_SAMPLES}). */
+    public static final String EVAL_SAMPLES = Tables.EVAL_SAMPLES;
+    /** Aggregates of {@link #EVAL_SAMPLES} ({@link Tables#EVAL_SUMMARY}). */
+    public static final String EVAL_SUMMARY = Tables.EVAL_SUMMARY;
 
     // Eval set roles (the split column)
     public static final String FORGET = "forget";

@@ -1,7 +1,5 @@
 package org.lethe.eval;
 
-import static org.apache.spark.sql.functions.col;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
@@ -15,20 +13,23 @@ import java.util.Set;
 import java.util.TreeMap;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.lethe.data.IngestedDataset;
 import org.lethe.eval.EvalTables.Sample;
 import org.lethe.eval.EvalTables.Summary;
 import org.lethe.store.Fingerprints;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
+import org.lethe.store.Tables;
 import org.lethe.job.JobResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Imports another tool's evaluation log as a Lethe run: its per-sample values become {@code
- * eval_samples} rows (sample ids resolved against the ingested {@code examples} where possible),
- * then {@link EvalAggregation} computes the run's {@code eval_summary}, exactly as for Lethe's own
- * evaluations. Re-importing a run id replaces its rows.
+ * eval_samples} rows (sample ids resolved where possible against the ingested {@code examples} of
+ * the dataset's default ingest run), then {@link EvalAggregation} computes the run's {@code
+ * eval_summary}, exactly as for Lethe's own evaluations. Re-importing a run id replaces its rows.
+ * It reads no config: its request is the command's options.
  */
 public final class ImportEvalJob {
 
@@ -82,6 +83,11 @@ public final class ImportEvalJob {
             if (step < 0) {
                 throw new IllegalArgumentException("--step must be >= 0, got " + step);
             }
+        }
+
+        /** The ingested data sample ids are resolved against: {@code dataset}'s default ingest run. */
+        public IngestedDataset.Ref data() {
+            return IngestedDataset.Ref.of(dataset, null);
         }
     }
 
@@ -215,12 +221,13 @@ public final class ImportEvalJob {
      */
     private SampleIds resolveIds(Request request, EvalLogs.Parsed log) {
         SampleIds ids = new SampleIds(request.dataset());
-        if (!store.exists("examples")) {
+        // Nothing ingested: every item keeps its index id (importing needs no ingest).
+        if (!store.exists(Tables.EXAMPLES) || !store.exists(Tables.MEMBERSHIPS)) {
             return ids;
         }
+        IngestedDataset data = IngestedDataset.open(store, request.data());
         Map<String, List<Example>> byAnswer = new HashMap<>();
-        for (Row row : store.read("examples").filter(col("dataset").equalTo(request.dataset()))
-                .select("question", "answer", "sample_id").distinct().collectAsList()) {
+        for (Row row : data.examples().select("question", "answer", "sample_id").distinct().collectAsList()) {
             Example e = new Example(row.getString(0), row.getString(1), row.getString(2));
             byAnswer.computeIfAbsent(normalize(e.answer()), k -> new ArrayList<>()).add(e);
         }
@@ -242,7 +249,7 @@ public final class ImportEvalJob {
                 }
             }
         }
-        checkForgetSplit(request, forgetMatched);
+        checkForgetSplit(request, data, forgetMatched);
         LOG.info("import-eval {}: {} logged items matched to examples of dataset {}", request.runId(),
                 ids.fromExamples, request.dataset());
         return ids;
@@ -264,15 +271,13 @@ public final class ImportEvalJob {
         return best;
     }
 
-    /** The forget items found among the examples must be members of {@code --forget-split}, when memberships say. */
-    private void checkForgetSplit(Request request, List<String> forgetMatched) {
-        if (forgetMatched.isEmpty() || !store.exists("memberships")) {
+    /** The forget items found among the examples must be members of {@code --forget-split}. */
+    private static void checkForgetSplit(Request request, IngestedDataset data, List<String> forgetMatched) {
+        if (forgetMatched.isEmpty()) {
             return;
         }
         Set<String> members = new HashSet<>();
-        for (Row row : store.read("memberships")
-                .filter(col("dataset").equalTo(request.dataset()).and(col("split").equalTo(request.forgetSplit())))
-                .select("sample_id").distinct().collectAsList()) {
+        for (Row row : data.ids(request.forgetSplit()).collectAsList()) {
             members.add(row.getString(0));
         }
         if (members.isEmpty()) {

@@ -78,8 +78,8 @@ public final class RelearnJob {
                 "train.schedule=constant", "train.warmup_steps=0", "train.resume=false",
                 "train.output=" + store.root() + "/checkpoints/" + relearnRun));
         FinetuneJob.Summary trained = new FinetuneJob(spark, store, finetune).run(relearnRun);
-        new EvaluateJob(spark, store, config.with(List.of("eval.step=" + steps)))
-                .run(relearnRun, trained.checkpoint(), retainRun);
+        new EvaluateJob(spark, store).run(EvaluateRequest.builder(config).step(steps).build(), relearnRun,
+                trained.checkpoint(), retainRun);
 
         ObjectNode before = JSON.createObjectNode();
         ObjectNode after = JSON.createObjectNode();

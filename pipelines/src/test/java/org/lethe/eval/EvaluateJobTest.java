@@ -60,7 +60,8 @@ class EvaluateJobTest {
 
     @Test
     void everyValueMatchesTheOneSampleComputation() {
-        EvaluateJob.Summary s = new EvaluateJob(SPARK.session(), store, config()).run("target", model.toString(), null);
+        EvaluateJob.Summary s = new EvaluateJob(SPARK.session(), store).run(EvaluateRequest.of(config()), "target",
+                model.toString(), null);
         assertEquals(0, s.step());
         assertNull(s.value("forget_quality"), "no retain run: missing, not zero");
         // An untrained model generates nothing of the answers: ROUGE-L 0, so the harmonic mean is 0.
@@ -69,8 +70,8 @@ class EvaluateJobTest {
         assertTrue(s.value("real_authors_probability") > 0.2 && s.value("real_authors_probability") < 0.3,
                 "normalized over the answer and its 3 perturbations: about 1/4");
         // The same model against itself as the retain run: identical truth ratios, forget quality 1.
-        EvaluateJob.Summary self = new EvaluateJob(SPARK.session(), store, config()).run("same", model.toString(),
-                "target");
+        EvaluateJob.Summary self = new EvaluateJob(SPARK.session(), store).run(EvaluateRequest.of(config()), "same",
+                model.toString(), "target");
         assertEquals(1.0, self.value("forget_quality"), 1e-12);
         Row fq = store.read("eval_summary").filter("run_id = 'target' AND metric = 'forget_quality'").head();
         assertTrue(fq.isNullAt(fq.fieldIndex("value")));
@@ -150,11 +151,12 @@ class EvaluateJobTest {
             }
             java.nio.file.Files.writeString(c.resolve("trainer_state.json"), "{\"global_step\": " + step + "}");
         }
-        EvaluateJob job = new EvaluateJob(SPARK.session(), store, config("eval.sets.real_authors=\"\"",
+        EvaluateJob job = new EvaluateJob(SPARK.session(), store);
+        EvaluateRequest request = EvaluateRequest.of(config("eval.sets.real_authors=\"\"",
                 "eval.sets.world_facts=\"\"", "eval.sets.holdout=\"\""));
-        List<EvaluateJob.Summary> first = job.runAll("curve", out.toString(), null);
+        List<EvaluateJob.Summary> first = job.runAll(request, "curve", out.toString(), null);
         assertEquals(List.of(10L, 20L), first.stream().map(EvaluateJob.Summary::step).toList());
-        job.runAll("curve", out.toString(), null);
+        job.runAll(request, "curve", out.toString(), null);
         List<Row> counts = store.read("eval_samples").filter("run_id = 'curve'").groupBy("step").count()
                 .orderBy("step").collectAsList();
         assertEquals(2, counts.size());
@@ -171,7 +173,8 @@ class EvaluateJobTest {
         List<String> with = new ArrayList<>(List.of(onlyForget));
         with.add("eval.judges.encoder=" + encoder);
         with.add("eval.judges.nli=" + nli);
-        new EvaluateJob(SPARK.session(), store, config(with.toArray(new String[0]))).run("judged", model.toString(), null);
+        new EvaluateJob(SPARK.session(), store).run(EvaluateRequest.of(config(with.toArray(new String[0]))), "judged",
+                model.toString(), null);
         List<Row> rows = store.read("eval_samples").filter("run_id = 'judged' AND split = 'forget'").collectAsList();
         Map<String, String> generation = new HashMap<>();
         Map<String, Double> cosine = new HashMap<>();
@@ -205,7 +208,8 @@ class EvaluateJobTest {
             }
         }
         // Without judges: NULL aggregates that say why.
-        new EvaluateJob(SPARK.session(), store, config(onlyForget)).run("unjudged", model.toString(), null);
+        new EvaluateJob(SPARK.session(), store).run(EvaluateRequest.of(config(onlyForget)), "unjudged",
+                model.toString(), null);
         Row missing = store.read("eval_summary").filter("run_id = 'unjudged' AND metric = 'forget_cosine_similarity'").head();
         assertTrue(missing.isNullAt(missing.fieldIndex("value")));
         assertEquals("no sentence-encoder judge configured (lethe.eval.judges.encoder)",
@@ -217,7 +221,8 @@ class EvaluateJobTest {
         LetheConfig c = config("eval.sets.real_authors=\"\"", "eval.sets.world_facts=\"\"",
                 "eval.sets.holdout=\"\"", "eval.mia_gradient_norm=false", "eval.relearn.steps=3",
                 "eval.relearn.lr=1e-2", "eval.relearn.batch_size=4");
-        EvaluateJob.Summary victim = new EvaluateJob(SPARK.session(), store, c).run("victim", model.toString(), null);
+        EvaluateJob.Summary victim = new EvaluateJob(SPARK.session(), store).run(EvaluateRequest.of(c), "victim",
+                model.toString(), null);
         RelearnJob.Summary attack = new RelearnJob(SPARK.session(), store, c).run("victim", model.toString(), null);
         assertEquals("victim-relearn", attack.relearnRunId());
         double before = victim.value("forget_probability");
@@ -240,15 +245,16 @@ class EvaluateJobTest {
         rows.add(summary("sel-target", 0, "model_utility", 0.9));
         EvalTables.writeSummary(store, EvalTables.summaries(SPARK.session(), rows));
         // No utility condition: 0.5 at steps 20 and 30, the earlier wins.
-        assertEquals(20, new EvaluateJob(SPARK.session(), store, config()).selectBest("sel").step());
+        EvaluateJob job = new EvaluateJob(SPARK.session(), store);
+        assertEquals(20, job.selectBest(EvaluateRequest.of(config()), "sel").step());
         // Utility >= 0.9 x 0.9 = 0.81: only step 30 qualifies.
-        EvaluateJob.Selection s = new EvaluateJob(SPARK.session(), store,
-                config("eval.select.utility_reference_run=sel-target")).selectBest("sel");
+        EvaluateJob.Selection s = job.selectBest(EvaluateRequest.of(
+                config("eval.select.utility_reference_run=sel-target")), "sel");
         assertEquals(30, s.step());
         assertEquals(0.9, s.modelUtility());
-        IllegalStateException none = assertThrows(IllegalStateException.class, () -> new EvaluateJob(SPARK.session(),
-                store, config("eval.select.utility_reference_run=sel-target", "eval.select.min_utility_ratio=1.5"))
-                .selectBest("sel"));
+        IllegalStateException none = assertThrows(IllegalStateException.class, () -> job.selectBest(
+                EvaluateRequest.of(config("eval.select.utility_reference_run=sel-target",
+                        "eval.select.min_utility_ratio=1.5")), "sel"));
         assertTrue(none.getMessage().contains("no evaluated step of run sel satisfies"), none.getMessage());
     }
 
@@ -259,12 +265,14 @@ class EvaluateJobTest {
 
     @Test
     void badSettingsNameTheKey() {
+        // A split without samples is found when the job reads the data.
+        EvaluateRequest forget42 = EvaluateRequest.of(config("eval.sets.forget=forget42"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new EvaluateJob(SPARK.session(),
-                store, config("eval.sets.forget=forget42")).run("bad", model.toString(), null));
+                store).run(forget42, "bad", model.toString(), null));
         assertEquals("lethe.eval.sets.forget: dataset 'synth' (ingest run ingest-synth) has no samples in split"
                 + " 'forget42'", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> new EvaluateJob(SPARK.session(), store,
-                config("eval.mia_k=1.5")).run("bad", model.toString(), null));
+        // A bad value is found by the request's factory, before any Spark work.
+        e = assertThrows(IllegalArgumentException.class, () -> EvaluateRequest.of(config("eval.mia_k=1.5")));
         assertEquals("lethe.eval.mia_k must be in (0, 1], got 1.5", e.getMessage());
     }
 

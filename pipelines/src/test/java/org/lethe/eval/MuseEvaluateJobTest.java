@@ -134,9 +134,9 @@ class MuseEvaluateJobTest {
 
     @Test
     void museAndMultipleChoiceValuesMatchTheOneSampleComputation() {
-        EvaluateJob.Summary s = new EvaluateJob(SPARK.session(), store, config("eval.muse.verbmem_split=books_forget",
-                "eval.muse.knowmem_split=\"quiz:know\"", "eval.muse.few_shot=2",
-                "eval.mcq_sets=[\"trivia=quiz:quiz\"]")).run("muse", model.toString(), null);
+        EvaluateJob.Summary s = new EvaluateJob(SPARK.session(), store).run(EvaluateRequest.of(config(
+                "eval.muse.verbmem_split=books_forget", "eval.muse.knowmem_split=\"quiz:know\"", "eval.muse.few_shot=2",
+                "eval.mcq_sets=[\"trivia=quiz:quiz\"]")), "muse", model.toString(), null);
         // 3 sentences + 3 short documents; KnowMem: 5 pairs less 2 few-shot examples; the quiz: 4 rows
         assertEquals(Map.of("verbmem_forget", 6L, "knowmem_forget", 3L, "mcq_trivia", 4L), s.items());
         assertEquals(6 + 3 + 4, s.values());
@@ -231,8 +231,8 @@ class MuseEvaluateJobTest {
     @Test
     void onlyUnconfiguredMuseSetsAreMissingAndAllShortPassagesGiveAReason() {
         // A prompt longer than every passage: every VerbMem value is NULL, the aggregate says why
-        EvaluateJob.Summary s = new EvaluateJob(SPARK.session(), store, config("eval.muse.verbmem_split=books_forget",
-                "eval.muse.prompt_tokens=64")).run("short", model.toString(), null);
+        EvaluateJob.Summary s = new EvaluateJob(SPARK.session(), store).run(EvaluateRequest.of(config(
+                "eval.muse.verbmem_split=books_forget", "eval.muse.prompt_tokens=64")), "short", model.toString(), null);
         assertEquals(Map.of("forget_verbmem_rouge_l_f1", 6L), s.skipped());
         Row verb = store.read("eval_summary").filter("run_id = 'short' AND metric = 'forget_verbmem_rouge_l_f1'").head();
         assertNull(verb.getAs("value"));
@@ -247,20 +247,23 @@ class MuseEvaluateJobTest {
 
     @Test
     void badExtraSetsAreClearErrors() {
-        EvaluateJob none = new EvaluateJob(SPARK.session(), store, config());
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> none.run("x", model.toString(), null))
+        EvaluateJob job = new EvaluateJob(SPARK.session(), store);
+        // Settings errors come from the request's factory, before any Spark work
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> EvaluateRequest.of(config()))
                 .getMessage().contains("no eval set is configured"));
-        EvaluateJob typo = new EvaluateJob(SPARK.session(), store, config("eval.muse.verbmem_split=book_forget"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> EvaluateRequest.of(config("eval.mcq_sets=[\"quiz:Quiz-A\"]")))
+                .getMessage().startsWith("lethe.eval.mcq_sets: 'quiz:Quiz-A': the set's name 'Quiz-A' must be snake_case"));
+        // Data errors from the job, when it reads the ingested sets
+        EvaluateRequest typo = EvaluateRequest.of(config("eval.muse.verbmem_split=book_forget"));
         assertEquals("lethe.eval.muse.verbmem_split: dataset 'books' (ingest run ingest-books) has no samples in split"
                 + " 'book_forget'", assertThrows(IllegalArgumentException.class,
-                        () -> typo.run("x", model.toString(), null)).getMessage());
-        EvaluateJob badName = new EvaluateJob(SPARK.session(), store, config("eval.mcq_sets=[\"quiz:Quiz-A\"]"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> badName.run("x", model.toString(), null))
-                .getMessage().startsWith("lethe.eval.mcq_sets: 'quiz:Quiz-A': the set's name 'Quiz-A' must be snake_case"));
-        EvaluateJob fewShot = new EvaluateJob(SPARK.session(), store, config("eval.muse.knowmem_split=\"quiz:know\"",
+                        () -> job.run(typo, "x", model.toString(), null)).getMessage());
+        EvaluateRequest fewShot = EvaluateRequest.of(config("eval.muse.knowmem_split=\"quiz:know\"",
                 "eval.muse.few_shot=6"));
         assertEquals("lethe.eval.muse.knowmem_split: 5 items, fewer than lethe.eval.muse.few_shot = 6 few-shot examples",
-                assertThrows(IllegalArgumentException.class, () -> fewShot.run("x", model.toString(), null)).getMessage());
+                assertThrows(IllegalArgumentException.class, () -> job.run(fewShot, "x", model.toString(), null))
+                        .getMessage());
     }
 
     @Test
