@@ -249,6 +249,17 @@ public final class LetheConfig {
         return json;
     }
 
+    /** Equal resolved values, equal configs (so requests holding them compare by value). */
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof LetheConfig c && c.json.equals(json);
+    }
+
+    @Override
+    public int hashCode() {
+        return json.hashCode();
+    }
+
     // Value checks beyond types; they run once at load so that jobs fail before Spark starts.
     private void checkValues(List<String> problems) {
         String dtype = modelDtype();

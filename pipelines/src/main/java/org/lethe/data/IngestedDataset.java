@@ -43,10 +43,12 @@ public final class IngestedDataset {
 
     private final TableStore store;
     private final Ref ref;
+    private final boolean everyRun;
 
-    private IngestedDataset(TableStore store, Ref ref) {
+    private IngestedDataset(TableStore store, Ref ref, boolean everyRun) {
         this.store = store;
         this.ref = ref;
+        this.everyRun = everyRun;
     }
 
     /** The dataset {@code ref} under {@code store}; fails when nothing was ingested there. */
@@ -54,7 +56,26 @@ public final class IngestedDataset {
         if (!store.exists(Tables.MEMBERSHIPS) || !store.exists(Tables.EXAMPLES)) {
             throw new IllegalArgumentException("no ingested data under " + store.root() + ": run `lethe ingest` first");
         }
-        return new IngestedDataset(store, ref);
+        return new IngestedDataset(store, ref, false);
+    }
+
+    /**
+     * {@code dataset} under {@code store} across all its ingest runs, for readers that match
+     * samples by content whichever run ingested them (import-eval); its tables may be missing
+     * ({@link #hasExamples()}, {@link #hasMemberships()}).
+     */
+    public static IngestedDataset everyRun(TableStore store, String dataset) {
+        return new IngestedDataset(store, Ref.of(dataset, ""), true);
+    }
+
+    /** Whether any examples were ingested under the root. */
+    public boolean hasExamples() {
+        return store.exists(Tables.EXAMPLES);
+    }
+
+    /** Whether any memberships were ingested under the root. */
+    public boolean hasMemberships() {
+        return store.exists(Tables.MEMBERSHIPS);
     }
 
     public Ref ref() {
@@ -102,6 +123,7 @@ public final class IngestedDataset {
     }
 
     private Dataset<Row> ofThisRun(Dataset<Row> rows) {
-        return rows.filter(col(TableStore.RUN_ID).equalTo(ref.dataRun()).and(col("dataset").equalTo(ref.dataset())));
+        Dataset<Row> ofDataset = rows.filter(col("dataset").equalTo(ref.dataset()));
+        return everyRun ? ofDataset : ofDataset.filter(col(TableStore.RUN_ID).equalTo(ref.dataRun()));
     }
 }

@@ -221,11 +221,12 @@ public final class ImportEvalJob {
      */
     private SampleIds resolveIds(Request request, EvalLogs.Parsed log) {
         SampleIds ids = new SampleIds(request.dataset());
-        // Nothing ingested: every item keeps its index id (importing needs no ingest).
-        if (!store.exists(Tables.EXAMPLES) || !store.exists(Tables.MEMBERSHIPS)) {
+        // Nothing ingested: every item keeps its index id (importing needs no ingest). Any ingest run
+        // of the dataset serves: items are matched by content.
+        IngestedDataset data = IngestedDataset.everyRun(store, request.dataset());
+        if (!data.hasExamples()) {
             return ids;
         }
-        IngestedDataset data = IngestedDataset.open(store, request.data());
         Map<String, List<Example>> byAnswer = new HashMap<>();
         for (Row row : data.examples().select("question", "answer", "sample_id").distinct().collectAsList()) {
             Example e = new Example(row.getString(0), row.getString(1), row.getString(2));
@@ -271,9 +272,9 @@ public final class ImportEvalJob {
         return best;
     }
 
-    /** The forget items found among the examples must be members of {@code --forget-split}. */
+    /** The forget items found among the examples must be members of {@code --forget-split}, when memberships say. */
     private static void checkForgetSplit(Request request, IngestedDataset data, List<String> forgetMatched) {
-        if (forgetMatched.isEmpty()) {
+        if (forgetMatched.isEmpty() || !data.hasMemberships()) {
             return;
         }
         Set<String> members = new HashSet<>();
