@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 import org.lethe.config.LetheConfig;
 import org.lethe.model.LanguageModel;
-import org.lethe.model.ModelSettings;
+import org.lethe.model.GenerateSettings;
 import org.lethe.model.GreedyDecoder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,13 +35,10 @@ public final class GenerateCommand extends LetheCommand {
 
     @Override
     protected void run(LetheConfig config) {
-        int n = maxNewTokens != null ? maxNewTokens : config.generateMaxNewTokens();
-        if (n < 0) {
-            throw new IllegalArgumentException("--max-new-tokens must be >= 0, got " + n);
-        }
-        try (LanguageModel lm = LanguageModel.load(model, ModelSettings.of(config))) {
+        GenerateSettings settings = GenerateSettings.of(config, maxNewTokens);
+        try (LanguageModel lm = LanguageModel.load(model, settings.model())) {
             long[] promptIds = lm.tokenizer().encode(prompt, true);
-            long[] generated = GreedyDecoder.generate(lm, List.of(promptIds), n, true).get(0);
+            long[] generated = GreedyDecoder.generate(lm, List.of(promptIds), settings.maxNewTokens(), true).get(0);
             out().println(ids
                 ? Arrays.stream(generated).mapToObj(Long::toString).collect(Collectors.joining(" "))
                 : lm.tokenizer().decode(generated));

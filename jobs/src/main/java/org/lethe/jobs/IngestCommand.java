@@ -4,7 +4,8 @@ import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
 import org.lethe.job.JobResult;
 import org.lethe.data.IngestJob;
-import org.lethe.store.RunIds;
+import org.lethe.data.IngestRequest;
+import org.lethe.data.IngestedDataset;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -49,14 +50,14 @@ public final class IngestCommand extends JobCommand {
 
     @Override
     protected String defaultRunId() {
-        return "ingest-" + dataset;
+        return IngestedDataset.defaultRun(dataset);
     }
 
     @Override
     protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) {
-        RunIds.validate(dataset, "--dataset");
-        IngestJob.Summary summary = new IngestJob(spark, store, config).run(new IngestJob.Request(
-                IngestJob.Format.parse(format), input, dataset, runId, model, strict, split));
+        IngestRequest request = IngestRequest.of(config, IngestJob.Format.parse(format), input, dataset, model, strict,
+                split);
+        IngestJob.Summary summary = new IngestJob(spark, store).run(request, runId);
         return JobResult.of(summary.toJson(), model, summary.dataFingerprint());
     }
 }

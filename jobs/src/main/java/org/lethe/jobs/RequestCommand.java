@@ -9,6 +9,7 @@ import org.lethe.config.LetheConfig;
 import org.lethe.continual.ContinualJob;
 import org.lethe.continual.ForgetSelector;
 import org.lethe.continual.Requests;
+import org.lethe.data.IngestedDataset;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -72,7 +73,8 @@ public final class RequestCommand extends LetheCommand {
         try (EmbeddedSpark spark = EmbeddedSpark.start(config)) {
             TableStore store = new TableStore(spark.session(), tableRoot);
             Requests requests = new Requests(spark.session(), store);
-            long selected = requests.selectedCount(dataset, config.getString("continual.data_run_id"), selector);
+            long selected = requests.selectedCount(IngestedDataset.Ref.of(dataset,
+                    config.getString("continual.data_run_id")), selector);
             Requests.Request r = Requests.Request.submitted(id, at, dataset, selector, method, overrides);
             requests.submit(r);
             ObjectNode o = new ObjectMapper().createObjectNode();

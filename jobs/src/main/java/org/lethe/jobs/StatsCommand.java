@@ -4,6 +4,7 @@ import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
 import org.lethe.job.JobResult;
 import org.lethe.stats.StatsJob;
+import org.lethe.stats.StatsRequest;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -32,7 +33,6 @@ public final class StatsCommand extends JobCommand {
 
     @Override
     protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) {
-        StatsJob.Summary s = new StatsJob(spark, store, config).run(runId, model);
-        return s;
+        return new StatsJob(spark, store).run(StatsRequest.of(config), runId, model);
     }
 }

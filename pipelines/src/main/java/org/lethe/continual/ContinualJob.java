@@ -11,6 +11,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.lethe.config.LetheConfig;
+import org.lethe.data.IngestedDataset;
 import org.lethe.distributed.Checkpoints;
 import org.lethe.finetune.FinetuneJob;
 import org.lethe.unlearn.UnlearnJob;
@@ -253,17 +254,14 @@ public final class ContinualJob {
                 throw new IllegalArgumentException("request " + r.requestId() + ": " + e.getMessage(), e);
             }
         }
-        Dataset<Row> members = store.read("memberships")
-                .filter(col("run_id").equalTo(s.dataRun()).and(col("dataset").equalTo(s.dataset())));
-        Dataset<Row> examples = store.read("examples")
-                .filter(col("run_id").equalTo(s.dataRun()).and(col("dataset").equalTo(s.dataset())));
+        IngestedDataset data = IngestedDataset.open(store, IngestedDataset.Ref.of(s.dataset(), s.dataRun()));
         List<Step> applied = new ArrayList<>();
         for (Requests.Request r : due) {
             Step previous = lineage.isEmpty() ? null : lineage.get(lineage.size() - 1);
             Requests.Request running = r.with(Requests.Status.RUNNING, Instant.now(), runId, null);
             requests.write(running);
             try {
-                Step step = apply(s, running, previous, lineage, members, examples, runId, runDate);
+                Step step = apply(s, running, previous, lineage, data, runId, runDate);
                 lineage.add(step);
                 applied.add(step);
                 requests.write(running.with(Requests.Status.SUCCEEDED, Instant.now(), runId, null));
@@ -279,15 +277,15 @@ public final class ContinualJob {
         return new Summary(runId, runDate, applied, due.size(), applied.get(applied.size() - 1).checkpoint());
     }
 
-    private Step apply(Settings s, Requests.Request r, Step previous, List<Step> lineage, Dataset<Row> members,
-            Dataset<Row> examples, String runId, LocalDate runDate) throws Exception {
+    private Step apply(Settings s, Requests.Request r, Step previous, List<Step> lineage, IngestedDataset data,
+            String runId, LocalDate runDate) throws Exception {
         String parent = previous == null ? s.base() : previous.checkpoint();
         String ref = s.refPrevious() ? parent : s.base();
         LetheConfig cfg = requestConfig(config, r, parent, ref, s.dataset(), s.dataRun());
-        Dataset<Row> forget = r.selector().ids(members, examples).persist(StorageLevel.MEMORY_AND_DISK());
+        Dataset<Row> forget = r.selector().ids(data).persist(StorageLevel.MEMORY_AND_DISK());
         Dataset<Row> earlier = null;
         for (Step done : lineage) {
-            Dataset<Row> ids = ForgetSelector.parse(done.selector()).ids(members, examples);
+            Dataset<Row> ids = ForgetSelector.parse(done.selector()).ids(data);
             earlier = earlier == null ? ids : earlier.union(ids);
         }
         Dataset<Row> cumulative = (earlier == null ? forget : forget.union(earlier)).distinct()

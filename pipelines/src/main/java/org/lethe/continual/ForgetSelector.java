@@ -2,6 +2,7 @@ package org.lethe.continual;
 
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.lethe.data.IngestedDataset;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -66,16 +67,15 @@ public record ForgetSelector(Kind kind, List<String> values) {
         return kind.name().toLowerCase(Locale.ROOT) + ":" + String.join(",", values);
     }
 
-    /**
-     * The selected sample ids (one column, {@code sample_id}, distinct) among a dataset's ingested
-     * {@code memberships} and {@code examples} (both already filtered to the dataset's ingest run).
-     */
-    public Dataset<Row> ids(Dataset<Row> memberships, Dataset<Row> examples) {
+    /** The selected sample ids (one column, {@code sample_id}, distinct) of an ingested dataset. */
+    public Dataset<Row> ids(IngestedDataset data) {
         return switch (kind) {
-            case SPLIT -> memberships.filter(col("split").equalTo(values.get(0))).select("sample_id").distinct();
-            case AUTHORS -> examples.filter(col("author_id").isin(values.stream().map(Long::parseLong).toArray()))
+            case SPLIT -> data.ids(values.get(0));
+            case AUTHORS -> data.examples()
+                    .filter(col("author_id").isin(values.stream().map(Long::parseLong).toArray()))
                     .select("sample_id").distinct();
-            case SAMPLES -> examples.filter(col("sample_id").isin(values.toArray())).select("sample_id").distinct();
+            case SAMPLES -> data.examples().filter(col("sample_id").isin(values.toArray())).select("sample_id")
+                    .distinct();
         };
     }
 }

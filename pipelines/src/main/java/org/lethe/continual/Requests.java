@@ -1,13 +1,14 @@
 package org.lethe.continual;
 
-import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.lethe.data.IngestedDataset;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
+import org.lethe.store.Tables;
 
 import java.sql.Timestamp;
 import java.time.Instant;
@@ -24,7 +25,7 @@ import static org.apache.spark.sql.functions.col;
  * and overrides, and where it stands), keyed by request id; a status change replaces the row.
  */
 public final class Requests {
-    public static final String TABLE = "requests";
+    public static final String TABLE = Tables.REQUESTS;
 
     /** Where a request stands. */
     public enum Status { PENDING, RUNNING, SUCCEEDED, FAILED }
@@ -110,22 +111,15 @@ public final class Requests {
     }
 
     /**
-     * How many samples {@code selector} selects in the ingested {@code dataset} (ingest run {@code
-     * dataRun}; empty: ingest-<dataset>); none is an error naming the selector and the dataset's splits.
+     * How many samples {@code selector} selects in the ingested dataset {@code data}; none is an
+     * error naming the selector and the dataset's splits.
      */
-    public long selectedCount(String dataset, String dataRun, ForgetSelector selector) {
-        String run = dataRun.isEmpty() ? "ingest-" + dataset : dataRun;
-        if (!store.exists("memberships") || !store.exists("examples")) {
-            throw new IllegalArgumentException("no ingested data under " + store.root() + ": run `lethe ingest` first");
-        }
-        Dataset<Row> members = store.read("memberships").filter(col("run_id").equalTo(run).and(col("dataset").equalTo(dataset)));
-        Dataset<Row> examples = store.read("examples").filter(col("run_id").equalTo(run).and(col("dataset").equalTo(dataset)));
-        long n = selector.ids(members, examples).count();
+    public long selectedCount(IngestedDataset.Ref data, ForgetSelector selector) {
+        IngestedDataset dataset = IngestedDataset.open(store, data);
+        long n = selector.ids(dataset).count();
         if (n == 0) {
-            List<String> splits = members.select("split").distinct().orderBy("split").collectAsList().stream()
-                    .map(r -> r.getString(0)).toList();
-            throw new IllegalArgumentException("--forget " + selector.text() + ": selects no sample of dataset '" + dataset
-                    + "' (ingest run " + run + "; its splits: " + splits + ")");
+            throw new IllegalArgumentException("--forget " + selector.text() + ": selects no sample of dataset '"
+                    + data.dataset() + "' (ingest run " + data.dataRun() + "; its splits: " + dataset.splits() + ")");
         }
         return n;
     }

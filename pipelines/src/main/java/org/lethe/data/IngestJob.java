@@ -15,8 +15,8 @@ import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
-import org.lethe.config.LetheConfig;
 import org.lethe.store.TableStore;
+import org.lethe.store.Tables;
 import org.lethe.job.JobResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,15 +69,6 @@ public final class IngestJob {
             }
         }
     }
-
-    /**
-     * What to ingest.
-     *
-     * @param model model directory whose tokenizer stores token ids (null: validate by characters)
-     * @param split for {@code qa}: the split of every row (null: the file stem)
-     */
-    public record Request(Format format, String input, String dataset, String runId, String model,
-            boolean strict, String split) {}
 
     /** Counts of one ingest, printed as the job's JSON result. */
     public record Summary(String runId, String dataset, long read, long memberships, long examples,
@@ -136,18 +127,16 @@ public final class IngestJob {
 
     private final SparkSession spark;
     private final TableStore store;
-    private final LetheConfig config;
 
-    public IngestJob(SparkSession spark, TableStore store, LetheConfig config) {
+    public IngestJob(SparkSession spark, TableStore store) {
         this.spark = spark;
         this.store = store;
-        this.config = config;
     }
 
-    /** Runs the ingest and commits its tables; throws before writing anything on failure. */
-    public Summary run(Request request) {
+    /** Runs the ingest as run {@code runId} and commits its tables; throws before writing anything on failure. */
+    public Summary run(IngestRequest request, String runId) {
         Inputs inputs = switch (request.format()) {
-            case TOFU -> tofuInputs(request);
+            case TOFU -> tofuInputs(request, runId);
             case QA -> qaInputs(request);
             case TEXT -> textInputs(request);
         };
@@ -162,13 +151,13 @@ public final class IngestJob {
                 .withColumn("row_key", monotonically_increasing_id())
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            return finish(request, inputs, parsed);
+            return finish(request, runId, inputs, parsed);
         } finally {
             parsed.unpersist();
         }
     }
 
-    private Summary finish(Request request, Inputs inputs, Dataset<Row> parsed) {
+    private Summary finish(IngestRequest request, String runId, Inputs inputs, Dataset<Row> parsed) {
         String dataset = request.dataset();
         Dataset<Row> rejected = parsed.filter(col("reason").isNotNull());
         Dataset<Row> ok = parsed.filter(col("reason").isNull());
@@ -204,30 +193,30 @@ public final class IngestJob {
         ok = ok.join(conflicts.select("row_key"), scalaSeq("row_key"), "left_anti");
 
         // Length limits: characters without a model, tokens (TOFU's encoding) with one.
-        Dataset<Row> examples = examples(ok, dataset, request.runId(), inputs.rowsPerAuthor());
+        Dataset<Row> examples = examples(ok, dataset, runId, inputs.rowsPerAuthor());
         String tokenizerSha = null;
         if (request.model() != null) {
             tokenizerSha = org.lethe.store.Fingerprints.sha256(new Path(request.model(), "tokenizer.json"),
                     spark.sparkContext().hadoopConfiguration());
-            examples = tokenize(examples, request.model(), tokenizerSha, inputs.plainText());
-            int maxTokens = config.getInt("ingest.max_tokens");
+            examples = tokenize(examples, request, tokenizerSha, inputs.plainText());
+            int maxTokens = request.maxTokens();
             Dataset<Row> tooLong = examples.filter(expr("size(input_ids) > " + maxTokens)).select("sample_id");
             rejected = rejected.unionByName(ok.join(tooLong, scalaSeq("sample_id"), "left_semi")
                     .withColumn("reason", lit("too_long:tokens>" + maxTokens)));
             ok = ok.join(tooLong, scalaSeq("sample_id"), "left_anti");
             examples = examples.join(tooLong, scalaSeq("sample_id"), "left_anti");
         } else {
-            int maxChars = config.getInt("ingest.max_chars");
+            int maxChars = request.maxChars();
             Column tooLong = length(col("question")).plus(length(col("answer"))).gt(maxChars);
             rejected = rejected.unionByName(ok.filter(tooLong).withColumn("reason", lit("too_long:chars>" + maxChars)));
             ok = ok.filter(tooLong.unary_$bang());
             examples = examples.filter(length(col("question")).plus(length(col("answer"))).leq(maxChars));
         }
 
-        Dataset<Row> memberships = ok.select(lit(request.runId()).as("run_id"), lit(dataset).as("dataset"),
+        Dataset<Row> memberships = ok.select(lit(runId).as("run_id"), lit(dataset).as("dataset"),
                 col("split"), col("sample_id"), col("source_file"), col("line"), col("passage"))
                 .persist(StorageLevel.MEMORY_AND_DISK());
-        Dataset<Row> rejects = rejected.select(lit(request.runId()).as("run_id"), lit(dataset).as("dataset"),
+        Dataset<Row> rejects = rejected.select(lit(runId).as("run_id"), lit(dataset).as("dataset"),
                 col("split"), col("source_file"), col("line"), col("reason"), col("raw"))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         examples = examples.persist(StorageLevel.MEMORY_AND_DISK());
@@ -244,16 +233,16 @@ public final class IngestJob {
             long refusals = inputs.refusals() == null ? 0 : inputs.refusals().count();
             Row fp = memberships.agg(expr("sum(xxhash64(split, sample_id, source_file, line))"), count(lit(1))).head();
             String fingerprint = fingerprint(dataset, inputs.files(), fp.isNullAt(0) ? 0 : fp.getLong(0), tokenizerSha);
-            Summary summary = new Summary(request.runId(), dataset, read, kept, examples.count(), bad, byReason,
+            Summary summary = new Summary(runId, dataset, read, kept, examples.count(), bad, byReason,
                     bySplit, refusals, inputs.files(), inputs.skipped(), fingerprint);
             if (request.strict() && bad > 0) {
                 throw new RejectedRowsException(summary);
             }
-            store.write("examples", examples, "dataset");
-            store.write("memberships", memberships, "dataset", "split");
-            store.write("rejects", rejects, "dataset");
+            store.write(Tables.EXAMPLES, examples, "dataset");
+            store.write(Tables.MEMBERSHIPS, memberships, "dataset", "split");
+            store.write(Tables.REJECTS, rejects, "dataset");
             if (inputs.refusals() != null) {
-                store.write("refusals", inputs.refusals(), "dataset");
+                store.write(Tables.REFUSALS, inputs.refusals(), "dataset");
             }
             LOG.info("ingest {}: {} rows read, {} memberships, {} rejected {}", dataset, read, kept, bad, byReason);
             return summary;
@@ -288,10 +277,11 @@ public final class IngestJob {
     }
 
     /** TOFU's encoding of every example with the model's tokenizer, on the executors. */
-    private Dataset<Row> tokenize(Dataset<Row> examples, String modelDir, String tokenizerSha, boolean plainText) {
+    private Dataset<Row> tokenize(Dataset<Row> examples, IngestRequest request, String tokenizerSha,
+            boolean plainText) {
         // Plain text trains on every token: an empty template masks only BOS.
-        PromptTemplate template = plainText ? new PromptTemplate("", "", "") : PromptTemplate.of(config);
-        return SampleEncoder.encode(spark, examples, modelDir, template, tokenizerSha);
+        PromptTemplate template = plainText ? new PromptTemplate("", "", "") : request.template();
+        return SampleEncoder.encode(spark, examples, request.model(), template, tokenizerSha);
     }
 
     // ---- inputs
@@ -300,7 +290,7 @@ public final class IngestJob {
     private record Inputs(List<Dataset<Row>> parsed, List<String> splits, List<String> files,
             List<String> skipped, Dataset<Row> refusals, int rowsPerAuthor, boolean plainText) {}
 
-    private Inputs tofuInputs(Request request) {
+    private Inputs tofuInputs(IngestRequest request, String runId) {
         Path root = new Path(request.input());
         List<Dataset<Row>> parsed = new ArrayList<>();
         List<JsonSources.Source> sources = new ArrayList<>();
@@ -318,26 +308,26 @@ public final class IngestJob {
             }
             files.add(name);
             if (entry.get().kind() == TofuLayout.Kind.REFUSALS) {
-                refusals = refusals(f.getPath(), name, request);
+                refusals = refusals(f.getPath(), name, runId, request.dataset());
             } else {
                 splits.add(entry.get().split());
                 sources.add(new JsonSources.Source(f.getPath(), name, entry.get().split(), f.getLen()));
             }
         }
         if (!sources.isEmpty()) {
-            parsed.add(JsonSources.readAll(spark, sources, parser, config.getLong("ingest.whole_file_max_bytes")));
+            parsed.add(JsonSources.readAll(spark, sources, parser, request.wholeFileMaxBytes()));
         }
-        return new Inputs(parsed, splits, files, skipped, refusals, rowsPerAuthor(root), false);
+        return new Inputs(parsed, splits, files, skipped, refusals, rowsPerAuthor(root, request.rowsPerAuthor()),
+                false);
     }
 
-    private Inputs qaInputs(Request request) {
+    private Inputs qaInputs(IngestRequest request) {
         Path root = new Path(request.input());
         List<Dataset<Row>> parsed = new ArrayList<>();
         List<String> splits = new ArrayList<>();
         List<String> files = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
-        QaRecordParser parser = new QaRecordParser(config.getString("ingest.qa.question_field"),
-                config.getString("ingest.qa.answer_field"));
+        QaRecordParser parser = new QaRecordParser(request.questionField(), request.answerField());
         List<JsonSources.Source> jsonSources = new ArrayList<>();
         for (FileStatus f : list(root)) {
             String name = f.getPath().getName();
@@ -362,9 +352,9 @@ public final class IngestJob {
             }
         }
         if (!jsonSources.isEmpty()) {
-            parsed.add(JsonSources.readAll(spark, jsonSources, parser, config.getLong("ingest.whole_file_max_bytes")));
+            parsed.add(JsonSources.readAll(spark, jsonSources, parser, request.wholeFileMaxBytes()));
         }
-        return new Inputs(parsed, splits, files, skipped, null, config.getInt("ingest.tofu.rows_per_author"), false);
+        return new Inputs(parsed, splits, files, skipped, null, request.rowsPerAuthor(), false);
     }
 
     /**
@@ -373,20 +363,15 @@ public final class IngestJob {
      * question, the passage as answer) of the split {@code --split} or its file's stem. A document
      * that yields no passage is one reject.
      */
-    private Inputs textInputs(Request request) {
-        if (request.model() == null) {
-            throw new IllegalArgumentException("--format text needs --model DIR: passages are cut by model tokens");
-        }
-        String inputFormat = config.getString("ingest.text.input_format");
-        boolean jsonl = inputFormat.equals("jsonl")
-                || (inputFormat.equals("auto") && request.input().toLowerCase(Locale.ROOT).endsWith(".jsonl"));
+    private Inputs textInputs(IngestRequest request) {
+        // IngestRequest.of guarantees a model with --format text.
         org.lethe.text.RawDocuments.Result raw = org.lethe.text.RawDocuments.builder()
-                .setFormat(jsonl ? org.lethe.text.RawDocuments.Format.JSONL : org.lethe.text.RawDocuments.Format.TEXT)
-                .optTextField(config.getString("ingest.text.field"))
+                .setFormat(request.textFormat())
+                .optTextField(request.textField())
                 .build().read(spark, request.input());
         org.lethe.text.TextPassages.Result cut = org.lethe.text.TextPassages.builder()
                 .setModelDir(java.nio.file.Paths.get(request.model()))
-                .setMaxTokens(config.getInt("ingest.text.max_passage_tokens"))
+                .setMaxTokens(request.maxPassageTokens())
                 .build().run(raw.documents());
         Column split = request.split() != null ? lit(request.split())
                 : expr("regexp_replace(substring_index(source_file, '/', -1), '[.][^.]*$', '')");
@@ -401,12 +386,10 @@ public final class IngestJob {
                 lit(null).cast(DataTypes.createArrayType(DataTypes.StringType, false)).as("perturbed_answers"),
                 lit(null).cast(DataTypes.StringType).as("paraphrased_question"), lit(null).cast(DataTypes.IntegerType).as("passage"));
         return new Inputs(List.of(passages.unionByName(rejects)), List.of(), List.of(request.input()), List.of(), null,
-                config.getInt("ingest.tofu.rows_per_author"), true);
+                request.rowsPerAuthor(), true);
     }
 
-    private Dataset<Row> refusals(Path file, String name, Request request) {
-        String runId = request.runId();
-        String dataset = request.dataset();
+    private Dataset<Row> refusals(Path file, String name, String runId, String dataset) {
         JavaRDD<Row> rows = JsonSources.lines(spark, file).map(t -> RowFactory.create(runId, dataset, name, t._2(),
                 new String(t._1(), StandardCharsets.UTF_8).strip()));
         return spark.createDataFrame(rows, new StructType()
@@ -417,8 +400,8 @@ public final class IngestJob {
                 .add("text", DataTypes.StringType, false));
     }
 
-    /** Rows per author in {@code full}: the generator's manifest says, else the config (TOFU: 20). */
-    private int rowsPerAuthor(Path root) {
+    /** Rows per author in {@code full}: the generator's manifest says, else {@code configured} (TOFU: 20). */
+    private int rowsPerAuthor(Path root, int configured) {
         Path manifest = new Path(root, "manifest.json");
         try {
             FileSystem fs = root.getFileSystem(spark.sparkContext().hadoopConfiguration());
@@ -433,7 +416,7 @@ public final class IngestJob {
         } catch (IOException e) {
             throw new UncheckedIOException(manifest + ": cannot read: " + e.getMessage(), e);
         }
-        return config.getInt("ingest.tofu.rows_per_author");
+        return configured;
     }
 
     private List<FileStatus> list(Path root) {

@@ -7,12 +7,14 @@ import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
+import org.lethe.data.IngestRequest;
 import org.lethe.finetune.FinetuneJob;
 import org.lethe.unlearn.UnlearnJob;
 import org.lethe.eval.EvaluateJob;
 import org.lethe.eval.EvaluateRequest;
 import org.lethe.report.Report;
 import org.lethe.stats.StatsJob;
+import org.lethe.stats.StatsRequest;
 import org.lethe.data.IngestedDataset;
 import org.lethe.job.JobRunner;
 import org.lethe.store.TableStore;
@@ -114,8 +116,8 @@ public final class DemoJob {
         String p = "demo." + preset + ".";
         TableStore store = runner.store();
         String ingestRun = IngestedDataset.defaultRun(DATASET);
-        runner.run(ingestRun, "ingest", config, () -> new IngestJob(spark, store, config).run(new IngestJob.Request(
-                IngestJob.Format.TOFU, bench.toString(), DATASET, ingestRun, null, true, null)));
+        runner.run(ingestRun, "ingest", config, () -> new IngestJob(spark, store).run(IngestRequest.of(config,
+                IngestJob.Format.TOFU, bench.toString(), DATASET, null, true, null), ingestRun));
 
         List<Row> rows = new ArrayList<>();
         List<String> train = List.of("train.dataset=" + DATASET, "train.tokenizer=" + bench.resolve("tokenizer.json"),
@@ -135,9 +137,9 @@ public final class DemoJob {
 
         if (config.getBoolean(p + "stats")) {
             long t = System.nanoTime();
-            LetheConfig c = config.with(List.of("stats.dataset=" + DATASET, "stats.splits.holdout=\"\""));
-            StatsJob.Summary s = runner.run("target-stats", "stats", c,
-                    () -> new StatsJob(spark, store, c).run("target-stats", target));
+            StatsRequest request = StatsRequest.builder(config).dataset(DATASET).holdoutSplit("").build();
+            StatsJob.Summary s = runner.run("target-stats", "stats", request.provenance(),
+                    () -> new StatsJob(spark, store).run(request, "target-stats", target));
             LOG.info("demo: stats of the target in {} s: {}", seconds(t), s.toJson());
         }
 

@@ -11,7 +11,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
-import org.lethe.config.LetheConfig;
+import org.lethe.data.IngestedDataset;
 import org.lethe.data.PromptTemplate;
 import org.lethe.data.SampleEncoder;
 import org.lethe.distributed.DataParallelTrainer;
@@ -28,7 +28,6 @@ import org.lethe.job.JobResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -77,82 +76,6 @@ public final class StatsJob {
             .add("grad_norm", DataTypes.DoubleType, false)
             .add("projection", DataTypes.createArrayType(DataTypes.FloatType, false), true);
 
-    /** The validated settings of {@code lethe.stats}. */
-    public record Settings(String dataset, String dataRun, Map<String, String> splits, int batchSize, int partitions,
-            int projectionDim, int projectionBlock, int topM, int searchBlockSize, long seed, List<String> gradient,
-            LoraSettings lora, double miaK) implements Serializable {
-
-        /** Reads and checks {@code lethe.stats.*}; errors name the key. */
-        public static Settings of(LetheConfig config) {
-            String dataset = config.getString("stats.dataset");
-            if (dataset.isBlank()) {
-                throw new IllegalArgumentException("lethe.stats.dataset must be set");
-            }
-            String dataRun = config.getString("stats.data_run_id").isEmpty() ? "ingest-" + dataset
-                    : config.getString("stats.data_run_id");
-            Map<String, String> splits = new LinkedHashMap<>();
-            for (String role : ROLES) {
-                String s = config.getString("stats.splits." + role);
-                if (!s.isBlank()) {
-                    splits.put(role, s);
-                }
-            }
-            if (splits.isEmpty()) {
-                throw new IllegalArgumentException("lethe.stats.splits: no split is configured");
-            }
-            for (String key : List.of("batch_size", "partitions", "projection_dim", "projection_block", "top_m",
-                    "search_block_size")) {
-                if (config.getInt("stats." + key) <= 0) {
-                    throw new IllegalArgumentException("lethe.stats." + key + " must be > 0, got "
-                            + config.getInt("stats." + key));
-                }
-            }
-            double k = config.getDouble("stats.mia_k");
-            if (!(k > 0 && k <= 1)) {
-                throw new IllegalArgumentException("lethe.stats.mia_k must be in (0, 1], got " + k);
-            }
-            List<String> gradient = config.getStringList("stats.gradient");
-            if (gradient.isEmpty()) {
-                throw new IllegalArgumentException("lethe.stats.gradient must be [lora] or parameter-name patterns");
-            }
-            LoraSettings lora = null;
-            if (gradient.contains("lora")) {
-                if (gradient.size() != 1) {
-                    throw new IllegalArgumentException("lethe.stats.gradient: 'lora' cannot be combined with"
-                            + " parameter patterns, got " + gradient);
-                }
-                lora = DataParallelTrainer.Options.lora(config);
-                if (lora == null) {
-                    int rank = config.getInt("stats.lora_rank");
-                    if (rank <= 0) {
-                        throw new IllegalArgumentException("lethe.stats.lora_rank must be > 0 when lethe.lora.rank is 0"
-                                + " and lethe.stats.gradient = [lora], got " + rank);
-                    }
-                    try {
-                        lora = new LoraSettings(rank, config.getDouble("lora.alpha"),
-                                config.getStringList("lora.target_modules"), config.getLong("lora.seed"));
-                    } catch (IllegalArgumentException e) {
-                        throw new IllegalArgumentException("lethe.lora: " + e.getMessage(), e);
-                    }
-                }
-            } else {
-                for (String p : gradient) {
-                    try {
-                        java.util.regex.Pattern.compile(p);
-                    } catch (java.util.regex.PatternSyntaxException e) {
-                        throw new IllegalArgumentException("lethe.stats.gradient: '" + p + "' is not a regular"
-                                + " expression: " + e.getDescription(), e);
-                    }
-                }
-            }
-            return new Settings(dataset, dataRun, splits, config.getInt("stats.batch_size"),
-                    config.getInt("stats.partitions"), config.getInt("stats.projection_dim"),
-                    config.getInt("stats.projection_block"), config.getInt("stats.top_m"),
-                    config.getInt("stats.search_block_size"), config.getLong("stats.seed"), List.copyOf(gradient),
-                    lora, k);
-        }
-    }
-
     /** What the job did. */
     public record Summary(String runId, String dataset, String model, Map<String, Long> samples, long gradientParameters,
             int projectionDim, long pairs, Double meanEntanglement, String modelFingerprint, String dataFingerprint) implements JobResult {
@@ -177,18 +100,16 @@ public final class StatsJob {
 
     private final SparkSession spark;
     private final TableStore store;
-    private final LetheConfig config;
 
-    public StatsJob(SparkSession spark, TableStore store, LetheConfig config) {
+    public StatsJob(SparkSession spark, TableStore store) {
         this.spark = spark;
         this.store = store;
-        this.config = config;
     }
 
-    public Summary run(String runId, String modelDir) {
-        // Everything the config and the model directory decide fails here, before Spark work.
+    /** Computes {@code request}'s statistics of the model in {@code modelDir} as run {@code runId}. */
+    public Summary run(StatsRequest request, String runId, String modelDir) {
+        // Everything the request and the model directory decide fails here, before Spark work.
         RunIds.validate(runId);
-        Settings s = Settings.of(config);
         if (!Files.isRegularFile(Paths.get(modelDir, "config.json"))
                 && !Files.isRegularFile(Paths.get(modelDir, "adapter_config.json"))) {
             throw new IllegalArgumentException("--model: " + modelDir + " is not a model directory (no config.json)");
@@ -196,63 +117,60 @@ public final class StatsJob {
         if (!Files.isRegularFile(Paths.get(modelDir, "tokenizer.json"))) {
             throw new IllegalArgumentException("--model: " + modelDir + " has no tokenizer.json");
         }
-        ModelSettings modelSettings = ModelSettings.of(config);
+        ModelSettings modelSettings = request.model();
         long gradientParameters;
-        try (LanguageModel lm = ExecutorModelCache.load(modelDir, modelSettings, s.lora())) {
-            gradientParameters = parameters(lm, s).stream()
+        try (LanguageModel lm = ExecutorModelCache.load(modelDir, modelSettings, request.lora())) {
+            gradientParameters = parameters(lm, request.lora(), request.gradient()).stream()
                     .mapToLong(n -> lm.block().trainableParameters().get(n).getArray().size()).sum();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(e.getMessage().startsWith("lethe.") ? e.getMessage()
                     : "lethe.stats.gradient: " + e.getMessage(), e);
         }
-        if (!store.exists("memberships") || !store.exists("examples")) {
-            throw new IllegalArgumentException("no ingested data under " + store.root() + ": run `lethe ingest` first");
-        }
-
-        Dataset<Row> members = store.read("memberships")
-                .filter(col("run_id").equalTo(s.dataRun()).and(col("dataset").equalTo(s.dataset())));
-        Dataset<Row> examples = store.read("examples")
-                .filter(col("run_id").equalTo(s.dataRun()).and(col("dataset").equalTo(s.dataset())));
+        IngestedDataset data = IngestedDataset.open(store, request.data());
+        String dataset = request.data().dataset();
+        Dataset<Row> examples = data.examples();
         String tokenizerSha = Fingerprints.sha256(new org.apache.hadoop.fs.Path(Paths.get(modelDir, "tokenizer.json")
                 .toUri()), spark.sparkContext().hadoopConfiguration());
-        PromptTemplate template = PromptTemplate.of(config);
-        Dataset<Row> forgetIds = s.splits().containsKey("forget")
-                ? members.filter(col("split").equalTo(s.splits().get("forget"))).select("sample_id").distinct() : null;
+        PromptTemplate template = request.template();
+        Map<String, String> splits = request.splits();
+        Dataset<Row> forgetIds = splits.containsKey("forget") ? data.ids(splits.get("forget")) : null;
         Dataset<Row> planned = null;
-        for (Map.Entry<String, String> e : s.splits().entrySet()) {
-            Dataset<Row> ids = members.filter(col("split").equalTo(e.getValue())).select("sample_id").distinct();
+        for (Map.Entry<String, String> e : splits.entrySet()) {
+            Dataset<Row> ids = data.ids(e.getValue());
             if (e.getKey().equals("retain") && forgetIds != null) {
                 ids = ids.except(forgetIds); // as in unlearn: a sample to forget is never one to keep
             }
             Dataset<Row> rows = SampleEncoder.trainingRows(spark, examples.join(ids, "sample_id"), modelDir, template,
                     tokenizerSha);
             // Batches are a pure function of the sample ids (EpochPlan's seeded order), never of partitions.
-            Dataset<Row> plan = EpochPlan.plan(spark, rows, s.seed(), -1, s.batchSize(), s.batchSize())
+            int batch = request.batchSize();
+            Dataset<Row> plan = EpochPlan.plan(spark, rows, request.seed(), -1, batch, batch)
                     .select(lit(e.getKey()).as("role"), lit(e.getValue()).as("split"), col("sample_id"),
                             col("step").as("batch"), col("input_ids"), col("labels"));
             planned = planned == null ? plan : planned.unionByName(plan);
         }
         String key = "stats-" + UUID.randomUUID();
-        JavaRDD<Row> computed = planned.repartition(s.partitions(), col("role"), col("batch"))
+        JavaRDD<Row> computed = planned.repartition(request.partitions(), col("role"), col("batch"))
                 .sortWithinPartitions("role", "batch", "sample_id")
-                .javaRDD().mapPartitions(new Compute(key, modelDir, modelSettings, s));
+                .javaRDD().mapPartitions(new Compute(key, modelDir, modelSettings, request.lora(), request.gradient(),
+                        request.seed(), request.projectionDim(), request.projectionBlock(), request.miaK()));
         Dataset<Row> stats = spark.createDataFrame(computed, COMPUTED).persist(StorageLevel.MEMORY_AND_DISK());
         try {
             Map<String, Long> counts = new LinkedHashMap<>();
-            for (String role : s.splits().keySet()) {
+            for (String role : splits.keySet()) {
                 counts.put(role, 0L);
             }
             for (Row r : stats.groupBy("role").count().collectAsList()) {
                 counts.put(r.getString(0), r.getLong(1));
             }
             if (counts.values().stream().allMatch(c -> c == 0)) {
-                throw new IllegalArgumentException("lethe.stats.splits: dataset '" + s.dataset() + "' (ingest run "
-                        + s.dataRun() + ") has no samples in " + s.splits().values());
+                throw new IllegalArgumentException("lethe.stats.splits: " + request.data().describe()
+                        + " has no samples in " + splits.values());
             }
             counts.forEach((role, c) -> {
                 if (c == 0) {
-                    LOG.warn("stats {}: split {} ({}) has no samples in dataset {}", runId, s.splits().get(role), role,
-                            s.dataset());
+                    LOG.warn("stats {}: split {} ({}) has no samples in dataset {}", runId, splits.get(role), role,
+                            dataset);
                 }
             });
             long nForget = counts.getOrDefault("forget", 0L);
@@ -263,7 +181,7 @@ public final class StatsJob {
                 InfluenceSearch.Result found = InfluenceSearch.search(spark,
                         stats.filter(col("role").equalTo("forget")).select(col("sample_id"), col("projection").as("vector")),
                         stats.filter(col("role").equalTo("retain")).select(col("sample_id"), col("projection").as("vector")),
-                        nForget, nRetain, s.topM(), s.searchBlockSize());
+                        nForget, nRetain, request.topM(), request.searchBlockSize());
                 perForget = found.forget();
                 pairs = found.pairs();
             } else {
@@ -280,7 +198,7 @@ public final class StatsJob {
                 Dataset<Row> sampleStats = base
                         .join(pf, base.col("sample_id").equalTo(pf.col("_forget_id"))
                                 .and(base.col("role").equalTo("forget")), "left")
-                        .select(lit(runId).as("run_id"), lit(s.dataset()).as("dataset"), col("split"), col("role"),
+                        .select(lit(runId).as("run_id"), lit(dataset).as("dataset"), col("split"), col("role"),
                                 col("sample_id"), col("answer_tokens"), col("mean_nll"), col("min_logprob"),
                                 col("min_k"), col("mean_entropy"), col("grad_norm"), col("entanglement"),
                                 col("retain_alignment"));
@@ -290,14 +208,14 @@ public final class StatsJob {
                 Row mean = store.read(SAMPLE_STATS).filter(col("run_id").equalTo(runId))
                         .agg(expr("avg(entanglement)")).head();
                 Row fp = planned.agg(expr("sum(xxhash64(sample_id, input_ids))")).head();
-                String dataFingerprint = s.dataset() + "/" + s.dataRun() + "/" + s.splits() + "/"
+                String dataFingerprint = dataset + "/" + request.data().dataRun() + "/" + splits + "/"
                         + (fp.isNullAt(0) ? 0 : fp.getLong(0));
                 String modelFingerprint = modelFingerprint(modelDir);
                 LOG.info("stats {}: {} samples {}, {} gradient parameters projected to {}, {} influence pairs", runId,
                         counts.values().stream().mapToLong(Long::longValue).sum(), counts, gradientParameters,
-                        s.projectionDim(), nPairs);
-                return new Summary(runId, s.dataset(), modelDir, counts, gradientParameters, s.projectionDim(), nPairs,
-                        mean.isNullAt(0) ? null : mean.getDouble(0), modelFingerprint, dataFingerprint);
+                        request.projectionDim(), nPairs);
+                return new Summary(runId, dataset, modelDir, counts, gradientParameters, request.projectionDim(),
+                        nPairs, mean.isNullAt(0) ? null : mean.getDouble(0), modelFingerprint, dataFingerprint);
             } finally {
                 pairs.unpersist();
             }
@@ -319,8 +237,8 @@ public final class StatsJob {
     }
 
     /** The parameters whose gradient is taken: the adapters with [lora], else those the patterns match. */
-    static List<String> parameters(LanguageModel lm, Settings s) {
-        return DataParallelTrainer.select(lm, s.lora() != null ? List.of() : s.gradient());
+    static List<String> parameters(LanguageModel lm, LoraSettings lora, List<String> gradient) {
+        return DataParallelTrainer.select(lm, lora != null ? List.of() : gradient);
     }
 
     /** Models of running stats jobs, one per executor JVM (with LoRA attached when configured). */
@@ -343,13 +261,25 @@ public final class StatsJob {
         private final String key;
         private final String modelDir;
         private final ModelSettings modelSettings;
-        private final Settings settings;
+        // The request's values the executors need (the request itself keeps its config, which stays on the driver).
+        private final LoraSettings lora;
+        private final List<String> gradient;
+        private final long seed;
+        private final int projectionDim;
+        private final int projectionBlock;
+        private final double miaK;
 
-        Compute(String key, String modelDir, ModelSettings modelSettings, Settings settings) {
+        Compute(String key, String modelDir, ModelSettings modelSettings, LoraSettings lora, List<String> gradient,
+                long seed, int projectionDim, int projectionBlock, double miaK) {
             this.key = key;
             this.modelDir = modelDir;
             this.modelSettings = modelSettings;
-            this.settings = settings;
+            this.lora = lora;
+            this.gradient = gradient;
+            this.seed = seed;
+            this.projectionDim = projectionDim;
+            this.projectionBlock = projectionBlock;
+            this.miaK = miaK;
         }
 
         @Override
@@ -363,10 +293,9 @@ public final class StatsJob {
             if (batches.isEmpty()) {
                 return java.util.Collections.emptyIterator();
             }
-            LanguageModel lm = model(key, modelDir, modelSettings, settings.lora());
-            List<String> names = parameters(lm, settings);
-            SeededProjection projection = new SeededProjection(settings.seed(), settings.projectionDim(),
-                    settings.projectionBlock());
+            LanguageModel lm = model(key, modelDir, modelSettings, lora);
+            List<String> names = parameters(lm, lora, gradient);
+            SeededProjection projection = new SeededProjection(seed, projectionDim, projectionBlock);
             List<Row> out = new ArrayList<>();
             for (List<Row> batch : batches.values()) {
                 out.addAll(batch(lm, names, projection, batch));
@@ -381,8 +310,7 @@ public final class StatsJob {
                 ids.add(longs(r.getList(4)));
                 labels.add(longs(r.getList(5)));
             }
-            List<PerSampleGradients.Sample> samples = PerSampleGradients.compute(lm, names, ids, labels,
-                    settings.miaK());
+            List<PerSampleGradients.Sample> samples = PerSampleGradients.compute(lm, names, ids, labels, miaK);
             String role = batch.get(0).getString(0);
             float[][] projected = null;
             if (!role.equals("holdout")) {

@@ -8,6 +8,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
+import org.lethe.data.IngestRequest;
+import org.lethe.data.IngestedDataset;
 import org.lethe.distributed.Checkpoints;
 import org.lethe.store.TableStore;
 import org.lethe.testing.FileSnapshots;
@@ -53,8 +55,8 @@ class ContinualJobTest {
 
     private static TableStore root(Path dir) {
         TableStore store = new TableStore(SPARK.session(), dir.toString());
-        new IngestJob(SPARK.session(), store, LetheConfig.defaults()).run(new IngestJob.Request(
-                IngestJob.Format.TOFU, bench.toString(), "synth", "ingest-synth", null, true, null));
+        new IngestJob(SPARK.session(), store).run(IngestRequest.of(LetheConfig.defaults(),
+                IngestJob.Format.TOFU, bench.toString(), "synth", null, true, null), "ingest-synth");
         return store;
     }
 
@@ -217,7 +219,7 @@ class ContinualJobTest {
         TableStore store = root(tmp.resolve("root"));
         Requests requests = new Requests(SPARK.session(), store);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> requests.selectedCount("synth", "", ForgetSelector.parse("split:nope")));
+                () -> requests.selectedCount(IngestedDataset.Ref.of("synth", ""), ForgetSelector.parse("split:nope")));
         assertTrue(e.getMessage().contains("split:nope") && e.getMessage().contains("forget10"), e.getMessage());
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ForgetSelector.parse("authors:x"))
                 .getMessage().contains("'x' is not an author id"));

@@ -23,6 +23,7 @@ import java.util.Optional;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,8 +36,8 @@ class IngestJobTest {
     private static IngestJob.Summary ingest(TableStore store, IngestJob.Format format, Path input, String dataset,
             String model, boolean strict, String... sets) {
         LetheConfig config = LetheConfig.load(Optional.empty(), List.of(sets));
-        return new IngestJob(SPARK.session(), store, config).run(new IngestJob.Request(format, input.toString(),
-                dataset, "ingest-" + dataset, model, strict, null));
+        return new IngestJob(SPARK.session(), store).run(IngestRequest.of(config, format, input.toString(), dataset,
+                model, strict, null), IngestedDataset.defaultRun(dataset));
     }
 
     @Test
@@ -202,8 +203,8 @@ class IngestJobTest {
         Files.writeString(in.resolve("empty.txt"), "   ");
         TableStore store = new TableStore(SPARK.session(), tmp.resolve("root").toString());
         LetheConfig config = LetheConfig.load(Optional.empty(), List.of("ingest.text.max_passage_tokens=24"));
-        IngestJob.Summary s = new IngestJob(SPARK.session(), store, config).run(new IngestJob.Request(
-                IngestJob.Format.TEXT, in.toString(), "news", "ingest-news", model.toString(), false, null));
+        IngestJob.Summary s = new IngestJob(SPARK.session(), store).run(IngestRequest.of(config,
+                IngestJob.Format.TEXT, in.toString(), "news", model.toString(), false, null), "ingest-news");
         // "The river rose." (15) + " Boats left the quay." (21) > 24, so: [The river rose.]
         // [Boats left the quay.] [Night came.] -- 15, 20 and 11 bytes.
         assertEquals(List.of(List.of("news", 0, "The river rose."), List.of("news", 1, "Boats left the quay."),
@@ -219,6 +220,26 @@ class IngestJobTest {
         assertEquals(3 + 'N', ids.get(1).intValue());
         assertEquals("", first.getString(first.fieldIndex("question")));
         assertEquals(1, first.getInt(first.fieldIndex("prompt_tokens")));
+    }
+
+    @Test
+    void theRequestCarriesTheIngestSettingsAndChecksTheCommandsValues() {
+        LetheConfig config = LetheConfig.load(Optional.empty(), List.of("ingest.max_chars=80",
+                "ingest.qa.answer_field=a", "ingest.text.input_format=auto"));
+        IngestRequest r = IngestRequest.of(config, IngestJob.Format.TEXT, "/in/docs.JSONL", "news", "/m", false, null);
+        assertEquals(80, r.maxChars());
+        assertEquals("a", r.answerField());
+        assertEquals(org.lethe.text.RawDocuments.Format.JSONL, r.textFormat());
+        assertSame(config, r.provenance());
+        assertEquals(org.lethe.text.RawDocuments.Format.TEXT,
+                IngestRequest.of(config, IngestJob.Format.TEXT, "/in", "news", "/m", false, null).textFormat());
+        assertEquals("--format text needs --model DIR: passages are cut by model tokens",
+                assertThrows(IllegalArgumentException.class,
+                        () -> IngestRequest.of(config, IngestJob.Format.TEXT, "/in", "news", null, false, null))
+                        .getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> IngestRequest.of(config, IngestJob.Format.QA, "/in", "a/b", null, false, null))
+                .getMessage().startsWith("invalid --dataset 'a/b'"));
     }
 
     @Test

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
+import org.lethe.data.IngestRequest;
 import org.lethe.data.PromptTemplate;
 import org.lethe.model.LanguageModel;
 import org.lethe.model.GreedyDecoder;
@@ -46,8 +47,8 @@ class EvaluateJobTest {
         Path bench = shared.resolve("bench");
         FictitiousAuthors.generate(3, 3, 10).write(bench, 512);
         store = new TableStore(SPARK.session(), shared.resolve("root").toString());
-        new IngestJob(SPARK.session(), store, LetheConfig.defaults()).run(new IngestJob.Request(
-                IngestJob.Format.TOFU, bench.toString(), "synth", "ingest-synth", null, true, null));
+        new IngestJob(SPARK.session(), store).run(IngestRequest.of(LetheConfig.defaults(),
+                IngestJob.Format.TOFU, bench.toString(), "synth", null, true, null), "ingest-synth");
         model = TinyModels.save(bench, 11, shared.resolve("model"));
     }
 

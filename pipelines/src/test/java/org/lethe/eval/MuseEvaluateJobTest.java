@@ -7,6 +7,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.IngestJob;
+import org.lethe.data.IngestRequest;
 import org.lethe.data.PromptTemplate;
 import org.lethe.model.LanguageModel;
 import org.lethe.model.AdamW;
@@ -103,8 +104,8 @@ class MuseEvaluateJobTest {
         Files.writeString(corpus.resolve("c.txt"), "Dawn is near");
         Files.writeString(corpus.resolve("d.txt"), "Dawn is near.");
         LetheConfig ingest = LetheConfig.load(Optional.empty(), List.of("ingest.text.max_passage_tokens=64"));
-        new IngestJob(SPARK.session(), store, ingest).run(new IngestJob.Request(IngestJob.Format.TEXT,
-                corpus.toString(), "books", "ingest-books", model.toString(), true, "books_forget"));
+        new IngestJob(SPARK.session(), store).run(IngestRequest.of(ingest, IngestJob.Format.TEXT,
+                corpus.toString(), "books", model.toString(), true, "books_forget"), "ingest-books");
         // QA about the corpus (KnowMem) and a multiple-choice quiz, another dataset (its split = file stem)
         Path qa = Files.createDirectories(shared.resolve("qa"));
         StringBuilder know = new StringBuilder();
@@ -119,8 +120,8 @@ class MuseEvaluateJobTest {
                         + " \"option2\": \"summer\"}",
                 "{\"question\": \"Number of piers?\", \"answer\": \"one\", \"perturbed_answer\": [\"two\", \"three\"]}",
                 "{\"question\": \"Name of the town?\", \"answer\": \"Vik\"}") + "\n");
-        new IngestJob(SPARK.session(), store, LetheConfig.defaults()).run(new IngestJob.Request(IngestJob.Format.QA,
-                qa.toString(), "quiz", "ingest-quiz", null, true, null));
+        new IngestJob(SPARK.session(), store).run(IngestRequest.of(LetheConfig.defaults(), IngestJob.Format.QA,
+                qa.toString(), "quiz", null, true, null), "ingest-quiz");
     }
 
     private static LetheConfig config(String... extra) {

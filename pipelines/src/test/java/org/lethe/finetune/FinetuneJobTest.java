@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
+import org.lethe.data.IngestRequest;
 import org.lethe.store.TableStore;
 import org.lethe.testing.TestSpark;
 
@@ -30,8 +31,8 @@ class FinetuneJobTest {
         Path bench = tmp.resolve("bench");
         FictitiousAuthors.generate(1, 3, 10).write(bench, 512);
         TableStore store = new TableStore(SPARK.session(), tmp.resolve("root").toString());
-        new IngestJob(SPARK.session(), store, LetheConfig.defaults()).run(new IngestJob.Request(
-                IngestJob.Format.TOFU, bench.toString(), "synth", "ingest-synth", null, true, null));
+        new IngestJob(SPARK.session(), store).run(IngestRequest.of(LetheConfig.defaults(),
+                IngestJob.Format.TOFU, bench.toString(), "synth", null, true, null), "ingest-synth");
         List<String> common = List.of("train.dataset=synth", "train.splits=[full]", "train.init_preset=tiny",
                 "train.tokenizer=" + bench.resolve("tokenizer.json"), "train.epochs=2", "train.batch_size=8",
                 "train.micro_batch_size=4", "train.lr=3e-3", "train.checkpoint_every_steps=2", "model.threads=1");

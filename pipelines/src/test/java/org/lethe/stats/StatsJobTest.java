@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
+import org.lethe.data.IngestRequest;
 import org.lethe.model.LmTokenizer;
 import org.lethe.store.TableStore;
 import org.lethe.testing.TestSpark;
@@ -49,8 +50,8 @@ class StatsJobTest {
         Path bench = shared.resolve("bench");
         FictitiousAuthors.generate(1, 3, 10).write(bench, 512);
         store = new TableStore(SPARK.session(), shared.resolve("root").toString());
-        new IngestJob(SPARK.session(), store, LetheConfig.defaults()).run(new IngestJob.Request(
-                IngestJob.Format.TOFU, bench.toString(), "synth", "ingest-synth", null, true, null));
+        new IngestJob(SPARK.session(), store).run(IngestRequest.of(LetheConfig.defaults(),
+                IngestJob.Format.TOFU, bench.toString(), "synth", null, true, null), "ingest-synth");
         model = TinyModels.save(bench, 7, shared.resolve("model"));
     }
 
@@ -62,7 +63,8 @@ class StatsJobTest {
     }
 
     static StatsJob.Summary run(TableStore store, String runId, Path model, List<String> sets) {
-        return new StatsJob(SPARK.session(), store, LetheConfig.load(Optional.empty(), sets)).run(runId, model.toString());
+        StatsRequest request = StatsRequest.of(LetheConfig.load(Optional.empty(), sets));
+        return new StatsJob(SPARK.session(), store).run(request, runId, model.toString());
     }
 
     private static final String STATS = "role, split, answer_tokens, mean_nll, min_logprob, min_k, mean_entropy,"
@@ -225,6 +227,24 @@ class StatsJobTest {
             bb += (double) b[i] * b[i];
         }
         return ab / Math.sqrt(aa * bb);
+    }
+
+    @Test
+    void aDerivedRequestIsTheRequestOfTheSameValuesSetOnTheCommandLine() {
+        StatsRequest derived = StatsRequest.builder(LetheConfig.defaults()).dataset("synth").holdoutSplit("").build();
+        LetheConfig set = LetheConfig.load(Optional.empty(),
+                List.of("stats.dataset=synth", "stats.splits.holdout=\"\""));
+        assertEquals(set.sha256(), derived.provenance().sha256());
+        // LetheConfig has identity equality; its toString is its JSON, so the records' texts compare every field.
+        assertEquals(StatsRequest.of(set).toString(), derived.toString());
+        assertEquals(Map.of("forget", "forget10", "retain", "retain90"), derived.splits());
+        assertEquals(new org.lethe.data.IngestedDataset.Ref("synth", "ingest-synth"), derived.data());
+        StatsRequest other = derived.toBuilder().dataRunId("ingest-2").build();
+        assertEquals(new org.lethe.data.IngestedDataset.Ref("synth", "ingest-2"), other.data());
+        assertEquals(Map.of("forget", "forget10", "retain", "retain90"), other.splits(), "toBuilder keeps the values");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> StatsRequest.builder(LetheConfig.defaults()).build());
+        assertEquals("lethe.stats.dataset must be set", e.getMessage());
     }
 
     @Test

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
+import org.lethe.data.IngestRequest;
 import org.lethe.model.LanguageModel;
 import org.lethe.model.ModelSettings;
 import org.lethe.store.TableStore;
@@ -45,8 +46,8 @@ class UnlearnJobTest {
         Path bench = shared.resolve("bench");
         FictitiousAuthors.generate(1, 3, 10).write(bench, 512);
         store = new TableStore(SPARK.session(), shared.resolve("root").toString());
-        new IngestJob(SPARK.session(), store, LetheConfig.defaults()).run(new IngestJob.Request(
-                IngestJob.Format.TOFU, bench.toString(), "synth", "ingest-synth", null, true, null));
+        new IngestJob(SPARK.session(), store).run(IngestRequest.of(LetheConfig.defaults(),
+                IngestJob.Format.TOFU, bench.toString(), "synth", null, true, null), "ingest-synth");
         model = TinyModels.save(bench, 7, shared.resolve("model"));
     }
 

@@ -12,7 +12,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
+import org.lethe.data.IngestRequest;
 import org.lethe.stats.StatsJob;
+import org.lethe.stats.StatsRequest;
 import org.lethe.store.TableStore;
 import org.lethe.testing.TestSpark;
 import org.lethe.distributed.Checkpoints;
@@ -51,14 +53,14 @@ class UnlearnStatsTest {
         Path bench = shared.resolve("bench");
         FictitiousAuthors.generate(1, 3, 10).write(bench, 512);
         store = new TableStore(SPARK.session(), shared.resolve("root").toString());
-        new IngestJob(SPARK.session(), store, LetheConfig.defaults()).run(new IngestJob.Request(
-                IngestJob.Format.TOFU, bench.toString(), "synth", "ingest-synth", null, true, null));
+        new IngestJob(SPARK.session(), store).run(IngestRequest.of(LetheConfig.defaults(),
+                IngestJob.Format.TOFU, bench.toString(), "synth", null, true, null), "ingest-synth");
         model = TinyModels.save(bench, 7, shared.resolve("model"));
         retainModel = TinyModels.save(bench, 8, shared.resolve("retain-model"));
         for (Object[] run : new Object[][] {{"stats-target", model}, {"stats-retain", retainModel}}) {
-            new StatsJob(SPARK.session(), store, LetheConfig.load(Optional.empty(), List.of("stats.dataset=synth",
-                    "stats.splits.holdout=\"\"", "stats.projection_dim=64", "stats.top_m=3", "model.threads=1")))
-                    .run((String) run[0], run[1].toString());
+            new StatsJob(SPARK.session(), store).run(StatsRequest.of(LetheConfig.load(Optional.empty(),
+                    List.of("stats.dataset=synth", "stats.splits.holdout=\"\"", "stats.projection_dim=64",
+                    "stats.top_m=3", "model.threads=1"))), (String) run[0], run[1].toString());
         }
     }
 
