@@ -12,4 +12,9 @@ public interface JobRequest {
 
     /** The resolved config this request was built from (provenance). */
     LetheConfig provenance();
+
+    /** The fingerprint of {@link #provenance()}: what {@code runs} rows and checkpoints record. */
+    default String configSha256() {
+        return provenance().sha256();
+    }
 }
