@@ -121,7 +121,7 @@ public final class StatsJob {
                     throw new IllegalArgumentException("lethe.stats.gradient: 'lora' cannot be combined with"
                             + " parameter patterns, got " + gradient);
                 }
-                lora = DataParallelTrainer.Options.lora(config);
+                lora = LoraSettings.of(config);
                 if (lora == null) {
                     int rank = config.getInt("stats.lora_rank");
                     if (rank <= 0) {
