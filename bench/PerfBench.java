@@ -14,6 +14,7 @@ import org.lethe.data.PromptTemplate;
 import org.lethe.data.SampleEncoder;
 import org.lethe.distributed.EpochPlan;
 import org.lethe.unlearn.UnlearnJob;
+import org.lethe.unlearn.UnlearnRequest;
 import org.lethe.jobs.EmbeddedSpark;
 import org.lethe.model.LanguageModel;
 import org.lethe.model.GreedyDecoder;
@@ -106,7 +107,7 @@ public final class PerfBench {
         try (EmbeddedSpark spark = EmbeddedSpark.start(config)) {
             TableStore store = new TableStore(spark.session(), root);
             long started = System.nanoTime();
-            new UnlearnJob(spark.session(), store, config).run(runId);
+            new UnlearnJob(spark.session(), store).run(UnlearnRequest.of(config), runId);
             o.put("job_seconds", (System.nanoTime() - started) / 1e9);
             o.put("master", spark.session().sparkContext().master());
             ArrayNode rows = o.putArray("steps");

@@ -4,6 +4,7 @@ import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
 import org.lethe.job.JobResult;
 import org.lethe.finetune.FinetuneJob;
+import org.lethe.finetune.FinetuneRequest;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
 
@@ -25,7 +26,6 @@ public final class FinetuneCommand extends JobCommand {
 
     @Override
     protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
-        FinetuneJob.Summary s = new FinetuneJob(spark, store, config).run(runId);
-        return s;
+        return new FinetuneJob(spark, store).run(FinetuneRequest.of(config), runId);
     }
 }

@@ -4,6 +4,7 @@ import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
 import org.lethe.job.JobResult;
 import org.lethe.unlearn.UnlearnJob;
+import org.lethe.unlearn.UnlearnRequest;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
 
@@ -31,7 +32,6 @@ public final class UnlearnCommand extends JobCommand {
 
     @Override
     protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
-        UnlearnJob.Summary s = new UnlearnJob(spark, store, config).run(runId);
-        return s;
+        return new UnlearnJob(spark, store).run(UnlearnRequest.of(config), runId);
     }
 }

@@ -13,9 +13,12 @@ import org.apache.spark.storage.StorageLevel;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.IngestedDataset;
 import org.lethe.distributed.Checkpoints;
+import org.lethe.distributed.TrainingSettings;
 import org.lethe.finetune.FinetuneJob;
 import org.lethe.unlearn.UnlearnJob;
 import org.lethe.unlearn.UnlearnSpec;
+import org.lethe.unlearn.UnlearnRequest;
+import org.lethe.finetune.FinetuneRequest;
 import org.lethe.eval.EvalTables;
 import org.lethe.eval.EvaluateJob;
 import org.lethe.eval.EvaluateRequest;
@@ -213,9 +216,8 @@ public final class ContinualJob {
         }
         LetheConfig c = config.with(overrides).with(List.of("unlearn.method=" + method));
         if (!model.isBlank()) {
-            UnlearnSpec.of(c.with(List.of("unlearn.model=" + model, "unlearn.ref_model=",
-                    "unlearn.dataset=" + (c.getString("continual.dataset").isBlank() ? "unset"
-                            : c.getString("continual.dataset")))));
+            // The request's settings for the model; the dataset is continual's, checked when it runs.
+            UnlearnSpec.of(c.with(List.of("unlearn.model=" + model, "unlearn.ref_model=")));
         }
     }
 
@@ -248,7 +250,7 @@ public final class ContinualJob {
         // Every due request's settings are checked before any of them runs.
         for (Requests.Request r : due) {
             try {
-                UnlearnSpec.of(requestConfig(config, r, s.base(), s.base(), s.dataset(), s.dataRun()));
+                UnlearnRequest.of(requestConfig(config, r, s.base(), s.base(), s.dataset(), s.dataRun()));
             } catch (RuntimeException e) {
                 requests.write(r.with(Requests.Status.FAILED, Instant.now(), runId, "invalid: " + e.getMessage()));
                 throw new IllegalArgumentException("request " + r.requestId() + ": " + e.getMessage(), e);
@@ -301,8 +303,9 @@ public final class ContinualJob {
                     r.requestId(), lineage.size() + 1, r.method(), r.selector().text(), nForget, nCumulative, parent);
 
             Dataset<Row> earlierIds = earlier;
-            UnlearnJob.Summary unlearned = runner.run(r.requestId(), "unlearn", cfg, () -> new UnlearnJob(spark, store,
-                    cfg).run(r.requestId(), new UnlearnJob.Selection(r.selector().text(), forget, earlierIds)));
+            UnlearnJob.Summary unlearned = runner.run(r.requestId(), "unlearn", cfg, () -> new UnlearnJob(spark, store)
+                    .run(UnlearnRequest.of(cfg), r.requestId(),
+                            new UnlearnJob.Selection(r.selector().text(), forget, earlierIds)));
 
             String retainRun = s.retainRuns() ? retainRun(s, cumulative, cfg) : null;
             EvaluateJob.Summary evaluated = runner.run(r.requestId(), "evaluate", cfg, () -> new EvaluateJob(spark,
@@ -342,13 +345,14 @@ public final class ContinualJob {
         Optional<RunRecord> done = new Runs(store).get(id, "finetune").filter(x -> x.status() == RunStatus.SUCCEEDED);
         String checkpoint;
         if (done.isPresent()) {
-            checkpoint = Checkpoints.latest(Checkpoints.output(store, train, "train.output", id)).orElseThrow(
+            java.nio.file.Path output = TrainingSettings.of(train, "train").output(store, id);
+            checkpoint = Checkpoints.latest(output).orElseThrow(
                     () -> new IllegalStateException("retain run " + id + " SUCCEEDED but has no checkpoint under "
-                            + Checkpoints.output(store, train, "train.output", id))).dir().toString();
+                            + output)).dir().toString();
             LOG.info("continual: reusing retain run {} ({} samples kept)", id, kept.getLong(1));
         } else {
             FinetuneJob.Summary trained = runner.run(id, "finetune", train,
-                    () -> new FinetuneJob(spark, store, train).run(id, cumulative));
+                    () -> new FinetuneJob(spark, store).run(FinetuneRequest.of(train), id, cumulative));
             checkpoint = trained.checkpoint();
         }
         boolean evaluated = store.exists(EvalTables.EVAL_SUMMARY)

@@ -9,7 +9,9 @@ import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
 import org.lethe.data.IngestRequest;
 import org.lethe.finetune.FinetuneJob;
+import org.lethe.finetune.FinetuneRequest;
 import org.lethe.unlearn.UnlearnJob;
+import org.lethe.unlearn.UnlearnRequest;
 import org.lethe.eval.EvaluateJob;
 import org.lethe.eval.EvaluateRequest;
 import org.lethe.report.Report;
@@ -150,7 +152,8 @@ public final class DemoJob {
                     "unlearn.method=" + method, "unlearn.epochs=" + config.getInt(p + "unlearn_epochs"),
                     "unlearn.batch_size=" + config.getInt(p + "unlearn_batch_size"),
                     "unlearn.lr=" + config.getDouble(p + "unlearn_lr"), "unlearn.output=" + checkpoints.resolve(id)));
-            UnlearnJob.Summary u = runner.run(id, "unlearn", c, () -> new UnlearnJob(spark, store, c).run(id));
+            UnlearnJob.Summary u = runner.run(id, "unlearn", c,
+                    () -> new UnlearnJob(spark, store).run(UnlearnRequest.of(c), id));
             Row r = evaluate(runner, eval, id, u.checkpoint(), "retain", method);
             rows.add(new Row(r.runId(), r.kind(), r.forgetQuality(), r.modelUtility(), r.forgetRouge(),
                     r.forgetProbability(), r.forgetN(), r.seconds() + seconds(t)));
@@ -167,7 +170,8 @@ public final class DemoJob {
         sets.add("train.output=" + checkpoints.resolve(id));
         LetheConfig c = config.with(sets);
         long t = System.nanoTime();
-        FinetuneJob.Summary s = runner.run(id, "finetune", c, () -> new FinetuneJob(spark, runner.store(), c).run(id));
+        FinetuneJob.Summary s = runner.run(id, "finetune", c, () -> new FinetuneJob(spark, runner.store())
+                .run(FinetuneRequest.of(c), id));
         LOG.info("demo: {} trained in {} s ({} steps, loss {} -> {})", id, seconds(t), s.steps(), s.firstLoss(),
                 s.lastLoss());
         return s.checkpoint();

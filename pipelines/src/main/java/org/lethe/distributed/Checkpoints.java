@@ -39,15 +39,19 @@ public final class Checkpoints {
     private Checkpoints() {}
 
     /**
-     * The checkpoint directory of a run: the config's {@code key} when set, else
-     * {@code <table root>/checkpoints/<run id>}; a local path or file: URI (other file systems later).
+     * The checkpoint directory of a run: {@code location} when set, else
+     * {@code <table root>/checkpoints/<run id>}; a local path or file: URI (other file systems
+     * later), else an error naming {@code setting} (the config key it came from).
      */
-    public static Path output(org.lethe.store.TableStore store, org.lethe.config.LetheConfig config, String key,
-            String runId) {
-        String location = config.getString(key).isEmpty() ? store.root() + "/checkpoints/" + runId : config.getString(key);
+    public static Path output(org.lethe.store.TableStore store, String location, String setting, String runId) {
+        return localDirectory(location.isEmpty() ? store.root() + "/checkpoints/" + runId : location, setting);
+    }
+
+    /** {@code location} as a local path when it is one (a path or a file: URI), else an error naming {@code setting}. */
+    public static Path localDirectory(String location, String setting) {
         java.net.URI uri = new org.apache.hadoop.fs.Path(location).toUri();
         if (uri.getScheme() != null && !uri.getScheme().equals("file")) {
-            throw new IllegalArgumentException("lethe." + key + " must be a local directory for now, got " + location);
+            throw new IllegalArgumentException(setting + " must be a local directory for now, got " + location);
         }
         return Path.of(uri.getPath());
     }

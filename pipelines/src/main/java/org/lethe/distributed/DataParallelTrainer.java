@@ -145,24 +145,46 @@ public final class DataParallelTrainer implements AutoCloseable {
             }
         }
 
-        /** The LoRA settings of {@code lethe.lora}, or null when its rank is 0 (full-parameter training). */
-        public static LoraSettings lora(org.lethe.config.LetheConfig config) {
-            int rank = config.getInt("lora.rank");
-            if (rank == 0) {
-                return null;
-            }
-            try {
-                return new LoraSettings(rank, config.getDouble("lora.alpha"), config.getStringList("lora.target_modules"),
-                        config.getLong("lora.seed"));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("lethe.lora: " + e.getMessage(), e);
-            }
-        }
-
         /** All parameters trained, no ref_model, no abort threshold. */
         public static Options of(AdamW.Settings optimizer, double maxGradNorm, int partitions) {
             return new Options(optimizer, maxGradNorm, partitions, List.of(), null, null, 0, Long.MAX_VALUE, null,
                     Reduce.ORDERED);
+        }
+
+        /** These options training only the parameters matching {@code patterns} (empty: all). */
+        public Options withTrainable(List<String> patterns) {
+            return new Options(optimizer, maxGradNorm, partitions, patterns, refModelDir, refSettings, abortGradNorm,
+                    maxTrainedParameters, lora, reduce);
+        }
+
+        /** These options with the frozen ref_model at {@code dir} computing under {@code settings} (null dir: none). */
+        public Options withRefModel(String dir, ModelSettings settings) {
+            return new Options(optimizer, maxGradNorm, partitions, trainable, dir, settings, abortGradNorm,
+                    maxTrainedParameters, lora, reduce);
+        }
+
+        /** These options stopping when the pre-clipping gradient norm exceeds {@code norm} (<= 0: never). */
+        public Options withAbortGradNorm(double norm) {
+            return new Options(optimizer, maxGradNorm, partitions, trainable, refModelDir, refSettings, norm,
+                    maxTrainedParameters, lora, reduce);
+        }
+
+        /** These options refusing to train more than {@code max} parameters. */
+        public Options withMaxTrainedParameters(long max) {
+            return new Options(optimizer, maxGradNorm, partitions, trainable, refModelDir, refSettings, abortGradNorm,
+                    max, lora, reduce);
+        }
+
+        /** These options training LoRA adapters of {@code settings} (null: the full parameters). */
+        public Options withLora(LoraSettings settings) {
+            return new Options(optimizer, maxGradNorm, partitions, trainable, refModelDir, refSettings, abortGradNorm,
+                    maxTrainedParameters, settings, reduce);
+        }
+
+        /** These options summing micro-batch gradients by {@code how}. */
+        public Options withReduce(Reduce how) {
+            return new Options(optimizer, maxGradNorm, partitions, trainable, refModelDir, refSettings, abortGradNorm,
+                    maxTrainedParameters, lora, how);
         }
     }
 

@@ -7,6 +7,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.lethe.store.TableStore;
+import org.lethe.store.Tables;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,10 +51,11 @@ public final class TrainingLoop {
             TrainingObjective objective, IntFunction<Dataset<Row>> planOf, Optional<Checkpoints.Found> resume) {
         long resumed = resume.map(Checkpoints.Found::globalStep).orElse(0L);
         List<Row> rows = new ArrayList<>();
-        if (resumed > 0 && store.exists("train_steps")) {
+        if (resumed > 0 && store.exists(Tables.TRAIN_STEPS)) {
             // The run's rows are replaced as a whole: keep those of the steps already done.
             String[] names = TrainSteps.SCHEMA.fieldNames();
-            rows.addAll(store.read("train_steps").filter(col("run_id").equalTo(s.runId()).and(col("step").leq(resumed)))
+            rows.addAll(store.read(Tables.TRAIN_STEPS)
+                    .filter(col("run_id").equalTo(s.runId()).and(col("step").leq(resumed)))
                     .select(names[0], Arrays.copyOfRange(names, 1, names.length)).collectAsList());
         }
         if (resume.isPresent()) {
@@ -106,7 +108,7 @@ public final class TrainingLoop {
             }
         } finally {
             // Also after a diverged step: the rows so far say what happened.
-            store.write("train_steps", spark.createDataFrame(rows, TrainSteps.SCHEMA));
+            store.write(Tables.TRAIN_STEPS, spark.createDataFrame(rows, TrainSteps.SCHEMA));
         }
         if (resumed >= end) {
             // Nothing left to do (a re-run after success, or max_steps at or below the checkpoint).

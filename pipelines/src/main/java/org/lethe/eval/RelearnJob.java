@@ -6,6 +6,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
 import org.lethe.finetune.FinetuneJob;
+import org.lethe.finetune.FinetuneRequest;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
 import org.lethe.job.JobResult;
@@ -77,7 +78,7 @@ public final class RelearnJob {
                 "train.micro_batch_size=" + config.getInt("eval.relearn.batch_size"),
                 "train.schedule=constant", "train.warmup_steps=0", "train.resume=false",
                 "train.output=" + store.root() + "/checkpoints/" + relearnRun));
-        FinetuneJob.Summary trained = new FinetuneJob(spark, store, finetune).run(relearnRun);
+        FinetuneJob.Summary trained = new FinetuneJob(spark, store).run(FinetuneRequest.of(finetune), relearnRun);
         new EvaluateJob(spark, store).run(EvaluateRequest.builder(config).step(steps).build(), relearnRun,
                 trained.checkpoint(), retainRun);
 

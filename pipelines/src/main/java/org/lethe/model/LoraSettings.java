@@ -1,5 +1,7 @@
 package org.lethe.model;
 
+import org.lethe.config.LetheConfig;
+
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -41,6 +43,23 @@ public record LoraSettings(int rank, double alpha, List<String> targetModules, l
             }
         }
         targetModules = List.copyOf(targetModules);
+    }
+
+    /**
+     * The settings of {@code lethe.lora}, or null when its rank is 0 (full-parameter training);
+     * invalid settings fail naming {@code lethe.lora}.
+     */
+    public static LoraSettings of(LetheConfig config) {
+        int rank = config.getInt("lora.rank");
+        if (rank == 0) {
+            return null;
+        }
+        try {
+            return new LoraSettings(rank, config.getDouble("lora.alpha"), config.getStringList("lora.target_modules"),
+                    config.getLong("lora.seed"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("lethe.lora: " + e.getMessage(), e);
+        }
     }
 
     /** The factor of the low-rank update, {@code alpha / rank} (PEFT's {@code scaling}). */

@@ -38,6 +38,11 @@ public record ModelSettings(String device, String dtype, int threads) implements
         return new ModelSettings(config.modelDevice(), config.modelDtype(), config.modelThreads());
     }
 
+    /** These settings computing in {@code dtype} instead (e.g. a float16 ref_model beside a float32 model). */
+    public ModelSettings withDtype(String dtype) {
+        return new ModelSettings(device, dtype, threads);
+    }
+
     /** The compute data type. */
     public DataType dataType() {
         return parseDtype(dtype);

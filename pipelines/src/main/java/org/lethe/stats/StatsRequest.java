@@ -3,7 +3,6 @@ package org.lethe.stats;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.IngestedDataset;
 import org.lethe.data.PromptTemplate;
-import org.lethe.distributed.DataParallelTrainer;
 import org.lethe.job.JobRequest;
 import org.lethe.job.RequestBuilder;
 import org.lethe.model.LoraSettings;
@@ -73,7 +72,7 @@ public record StatsRequest(IngestedDataset.Ref data, Map<String, String> splits,
                 throw new IllegalArgumentException("lethe.stats.gradient: 'lora' cannot be combined with"
                         + " parameter patterns, got " + gradient);
             }
-            lora = DataParallelTrainer.Options.lora(config);
+            lora = LoraSettings.of(config);
             if (lora == null) {
                 int rank = config.getInt("stats.lora_rank");
                 if (rank <= 0) {

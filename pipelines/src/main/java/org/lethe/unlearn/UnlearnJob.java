@@ -15,19 +15,20 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
-import org.lethe.config.LetheConfig;
+import org.lethe.data.IngestedDataset;
 import org.lethe.data.PromptTemplate;
 import org.lethe.data.Refusals;
 import org.lethe.data.SampleEncoder;
-import org.lethe.model.AdamW;
+import org.lethe.distributed.TrainingSettings;
 import org.lethe.model.ModelSettings;
 import org.lethe.store.Fingerprints;
+import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
+import org.lethe.store.Tables;
 import org.lethe.job.JobResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -82,76 +83,60 @@ public final class UnlearnJob {
 
     private final SparkSession spark;
     private final TableStore store;
-    private final LetheConfig config;
 
-    public UnlearnJob(SparkSession spark, TableStore store, LetheConfig config) {
+    public UnlearnJob(SparkSession spark, TableStore store) {
         this.spark = spark;
         this.store = store;
-        this.config = config;
     }
 
     /**
-     * Which samples to forget instead of {@code lethe.unlearn.forget_split} ({@code forgetIds}, a
+     * Which samples to forget instead of the request's forget split ({@code forgetIds}, a
      * {@code sample_id} column), and samples never to keep besides them ({@code excluded}, null for
      * none): how {@code continual} unlearns a request's selection while what earlier requests
      * forgot stays out of the retain data.
      */
     public record Selection(String label, Dataset<Row> forgetIds, Dataset<Row> excluded) {}
 
-    public Summary run(String runId) {
-        return run(runId, null);
+    public Summary run(UnlearnRequest request, String runId) {
+        return run(request, runId, null);
     }
 
-    /** Runs with the forget data of {@code selection} (null: the configured forget split). */
-    public Summary run(String runId, Selection selection) {
-        // Everything the config alone decides fails here, before Spark does any work.
-        org.lethe.store.RunIds.validate(runId);
-        UnlearnSpec spec = UnlearnSpec.of(config);
-        String dataset = config.getString("unlearn.dataset");
-        String dataRun = config.getString("unlearn.data_run_id").isEmpty() ? "ingest-" + dataset
-                : config.getString("unlearn.data_run_id");
-        int epochs = config.getInt("unlearn.epochs");
-        int batchSize = config.getInt("unlearn.batch_size");
-        int microBatch = config.getInt("unlearn.micro_batch_size");
-        long seed = config.getLong("unlearn.seed");
-        ModelSettings settings = ModelSettings.of(config);
-        ModelSettings refSettings = new ModelSettings(settings.device(),
-                config.getString("unlearn.ref_dtype").isEmpty() ? settings.dtype() : config.getString("unlearn.ref_dtype"),
-                settings.threads());
-        Path output = Checkpoints.output(store, config, "unlearn.output", runId);
-        Optional<Checkpoints.Found> resume = config.getBoolean("unlearn.resume") ? Checkpoints.latest(output)
-                : Optional.empty();
-        if (resume.isPresent() && !resume.get().configSha256().equals(config.sha256())) {
+    /** Runs with the forget data of {@code selection} (null: the request's forget split). */
+    public Summary run(UnlearnRequest request, String runId, Selection selection) {
+        // Everything the config alone decides failed in UnlearnRequest.of, before Spark did any work.
+        RunIds.validate(runId);
+        UnlearnSpec spec = request.spec();
+        UnlearnSpec.Samples chosen = spec.samples();
+        TrainingSettings training = spec.training();
+        long seed = training.seed();
+        int batchSize = training.batchSize();
+        int microBatch = training.microBatchSize();
+        Path output = training.output(store, runId);
+        Optional<Checkpoints.Found> resume = training.resumeFrom(output);
+        if (resume.isPresent() && !resume.get().configSha256().equals(request.configSha256())) {
             LOG.warn("unlearn {}: resuming from {} written under a different config", runId, resume.get().dir());
         }
         String modelDir = resume.isPresent() ? resume.get().dir().toString() : spec.model();
 
-        if (!store.exists("memberships") || !store.exists("examples")) {
-            throw new IllegalArgumentException("no ingested data under " + store.root() + ": run `lethe ingest` first");
-        }
-        Dataset<Row> members = store.read("memberships")
-                .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)));
-        Dataset<Row> examples = store.read("examples")
-                .filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)));
-        String forgetSplit = selection == null ? config.getString("unlearn.forget_split") : selection.label();
-        String retainSplit = config.getString("unlearn.retain_split");
-        Dataset<Row> forgetIds = selection == null
-                ? members.filter(col("split").equalTo(forgetSplit)).select("sample_id").distinct()
+        IngestedDataset data = IngestedDataset.open(store, request.data());
+        Dataset<Row> examples = data.examples();
+        String forgetSplit = selection == null ? chosen.forgetSplit() : selection.label();
+        String retainSplit = chosen.retainSplit();
+        Dataset<Row> forgetIds = selection == null ? data.ids(forgetSplit)
                 : selection.forgetIds().select("sample_id").distinct();
-        Dataset<Row> retainIds = members.filter(col("split").equalTo(retainSplit)).select("sample_id").distinct()
-                .except(forgetIds); // a sample to forget is never also one to keep
+        // A sample to forget is never also one to keep.
+        Dataset<Row> retainIds = data.ids(retainSplit).except(forgetIds);
         if (selection != null && selection.excluded() != null) {
             retainIds = retainIds.except(selection.excluded().select("sample_id"));
         }
-        if (config.getBoolean("unlearn.skip_forgotten")) {
-            forgetIds = forgetIds.except(StatsSelection.forgotten(store, dataset,
-                    config.getString("unlearn.stats_run_id"), config.getString("unlearn.retain_stats_run_id")));
+        if (chosen.skipForgotten()) {
+            forgetIds = forgetIds.except(StatsSelection.forgotten(store, request.data().dataset(), chosen.statsRunId(),
+                    chosen.retainStatsRunId()));
         }
-        Dataset<Row> entangled = config.getString("unlearn.retain_selection").equals("entangled")
-                ? StatsSelection.pairs(store, config.getString("unlearn.stats_run_id")) : null;
+        Dataset<Row> entangled = chosen.entangled() ? StatsSelection.pairs(store, chosen.statsRunId()) : null;
         String tokenizerSha = Fingerprints.sha256(new org.apache.hadoop.fs.Path(Paths.get(spec.model(), "tokenizer.json")
                 .toUri()), spark.sparkContext().hadoopConfiguration());
-        PromptTemplate template = PromptTemplate.of(config);
+        PromptTemplate template = spec.prompt();
 
         Dataset<Row> forgetEx = examples.join(forgetIds, "sample_id").persist(StorageLevel.MEMORY_AND_DISK());
         Dataset<Row> retainEx = examples.join(retainIds, "sample_id").persist(StorageLevel.MEMORY_AND_DISK());
@@ -159,20 +144,19 @@ public final class UnlearnJob {
         try {
             long nForget = forgetEx.count();
             if (nForget == 0) {
-                throw new IllegalArgumentException((selection == null ? "lethe.unlearn.forget_split: " : "forget selection ")
-                        + "dataset '" + dataset + "' (ingest run " + dataRun + ") has no samples in "
-                        + (selection == null ? "split '" + forgetSplit + "'" : forgetSplit)
-                        + (config.getBoolean("unlearn.skip_forgotten") ? " left after lethe.unlearn.skip_forgotten" : "")
-                        + "; its splits: " + splits(members));
+                String left = chosen.skipForgotten() ? " left after lethe.unlearn.skip_forgotten" : "";
+                throw selection == null
+                        ? data.noSamples("lethe.unlearn.forget_split", "split '" + forgetSplit + "'" + left)
+                        : new IllegalArgumentException("forget selection " + request.data().describe()
+                                + " has no samples in " + forgetSplit + left + "; its splits: " + data.splits());
             }
             long nRetain = spec.needsRetain() ? retainEx.count() : 0;
             if (spec.needsRetain() && nRetain == 0) {
-                throw new IllegalArgumentException("lethe.unlearn.retain_split: dataset '" + dataset + "' (ingest run "
-                        + dataRun + ") has no samples in split '" + retainSplit + "' outside the forget split, and "
-                        + spec.method().name() + " needs them; its splits: " + splits(members));
+                throw data.noSamples("lethe.unlearn.retain_split", "split '" + retainSplit + "' outside the forget"
+                        + " split, and " + spec.method().name() + " needs them");
             }
 
-            Dataset<Row> refusals = spec.needsRefusals() ? refusals(dataset, dataRun) : null;
+            Dataset<Row> refusals = spec.needsRefusals() ? refusals(data, chosen.datasetRefusals()) : null;
             Dataset<Row> forgetRows = rows(forgetEx, refusals, spec.needsMismatch() ? retainEx : null, nRetain, seed,
                     spec.model(), template, tokenizerSha).persist(StorageLevel.MEMORY_AND_DISK());
             cached.add(forgetRows);
@@ -184,29 +168,19 @@ public final class UnlearnJob {
                 cached.add(retain);
             }
             Row fp = forgetRows.agg(expr("sum(xxhash64(sample_id, input_ids))")).head();
-            String dataFingerprint = dataset + "/" + dataRun + "/" + forgetSplit + "/" + retainSplit + "/"
-                    + (fp.isNullAt(0) ? 0 : fp.getLong(0));
+            String dataFingerprint = request.data().dataset() + "/" + request.data().dataRun() + "/" + forgetSplit + "/"
+                    + retainSplit + "/" + (fp.isNullAt(0) ? 0 : fp.getLong(0));
 
             long perEpoch = EpochPlan.stepsPerEpoch(nForget, batchSize);
-            long warmup = config.getLong("unlearn.warmup_steps") == -1 ? perEpoch : config.getLong("unlearn.warmup_steps");
-            LrSchedule schedule = new LrSchedule(spec.lr(), config.getString("unlearn.schedule"), warmup,
-                    perEpoch * epochs);
-            AdamW.Settings optimizer = new AdamW.Settings(0.9, 0.999, 1e-8, config.getDouble("unlearn.weight_decay"));
+            LrSchedule schedule = training.lrSchedule(spec.warmupSteps(perEpoch), perEpoch);
             LossObjective objective = new LossObjective(spec.parts(), spec.layer(), new long[spec.parts().size()]);
-            DataParallelTrainer.Options options = new DataParallelTrainer.Options(optimizer,
-                    config.getDouble("unlearn.max_grad_norm"), config.getInt("unlearn.partitions"),
-                    config.getStringList("unlearn.trainable"), spec.needsRef() ? spec.refModel() : null, refSettings,
-                    config.getDouble("unlearn.abort_grad_norm"), config.getLong("model.max_full_parameters"),
-                    DataParallelTrainer.Options.lora(config),
-                    DataParallelTrainer.Reduce.parse(config.getString("unlearn.reduce"), "lethe.unlearn.reduce"));
             TrainingLoop.Result result;
-            try (DataParallelTrainer trainer = trainer(modelDir, settings, options)) {
+            try (DataParallelTrainer trainer = trainer(modelDir, spec.modelSettings(), spec.trainer())) {
                 LOG.info("unlearn {}: {} ({}), lr {}, {} forget / {} retain samples, {} steps of {}, {} parameters"
                         + " trained", runId, spec.method().name(), spec.parts(), spec.lr(), nForget, nRetain,
-                        perEpoch * epochs, batchSize, trainer.trainedParameters().size());
-                TrainingLoop.Settings loop = new TrainingLoop.Settings("unlearn", runId, epochs, perEpoch,
-                        config.getLong("unlearn.max_steps"), config.getLong("unlearn.checkpoint_every_steps"), seed,
-                        config.sha256(), output, schedule, trainer.model().config().hiddenSize());
+                        perEpoch * training.epochs(), batchSize, trainer.trainedParameters().size());
+                TrainingLoop.Settings loop = training.loop("unlearn", runId, perEpoch, request.configSha256(), output,
+                        schedule, trainer.model().config().hiddenSize());
                 long forgetCount = nForget;
                 long retainCount = nRetain;
                 result = TrainingLoop.run(spark, store, trainer, loop, objective,
@@ -236,17 +210,14 @@ public final class UnlearnJob {
         }
     }
 
-    private static String splits(Dataset<Row> members) {
-        return members.select("split").distinct().orderBy("split").collectAsList().stream()
-                .map(r -> r.getString(0)).toList().toString();
-    }
-
-    /** (refusal_index, refusal_text): the dataset's ingested refusals, or the built-in ones. */
-    private Dataset<Row> refusals(String dataset, String dataRun) {
+    /**
+     * (refusal_index, refusal_text): the dataset's ingested refusals when {@code ingested} and it
+     * has any, else the built-in ones.
+     */
+    private Dataset<Row> refusals(IngestedDataset data, boolean ingested) {
         List<String> texts = new ArrayList<>();
-        if (config.getString("unlearn.refusals").equals("auto") && store.exists("refusals")) {
-            store.read("refusals").filter(col("run_id").equalTo(dataRun).and(col("dataset").equalTo(dataset)))
-                    .orderBy("source_file", "line").select("text").collectAsList()
+        if (ingested && store.exists(Tables.REFUSALS)) {
+            data.rowsOf(Tables.REFUSALS).orderBy("source_file", "line").select("text").collectAsList()
                     .forEach(r -> texts.add(r.getString(0)));
         }
         if (texts.isEmpty()) {

@@ -1,8 +1,12 @@
 package org.lethe.unlearn;
 
-import org.lethe.distributed.DataParallelTrainer;
 import org.lethe.config.LetheConfig;
+import org.lethe.data.PromptTemplate;
+import org.lethe.distributed.DataParallelTrainer;
+import org.lethe.distributed.TrainingSettings;
 import org.lethe.model.LlamaConfig;
+import org.lethe.model.LoraSettings;
+import org.lethe.model.ModelSettings;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,19 +19,40 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The resolved, validated settings of an {@code unlearn} run: the method preset with the config's
- * overrides as weighted loss parts, the learning rate, the ref_model and the hidden layer. Built
- * from the config and the model's config.json alone, so a bad setting fails before Spark does any
- * work, naming the key.
+ * The resolved, validated settings of an {@code unlearn} run for one model, everything but which
+ * ingested data it reads: the method preset with the config's overrides as weighted loss parts,
+ * the training settings (learning rate resolved), the ref_model and the hidden layer, the trainer
+ * options, and how forget and retain samples are chosen. Built from the config and the model's
+ * config.json alone, so a bad setting fails before Spark does any work, naming the key; it is
+ * also how {@code continual} checks a request's settings before any dataset is involved.
+ *
+ * @param training {@code lethe.unlearn}'s training settings, {@code lr} resolved (0: the method's)
+ * @param trainer the trainer options: {@code training}'s, with trainable, ref_model (when a term
+ *     needs it), abort_grad_norm, LoRA and {@code lethe.model.max_full_parameters}
+ * @param modelSettings where and how the model computes
  */
-public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts, double lr, String model,
-        String refModel, int layer, boolean needsRetain, boolean needsRef, boolean needsRefusals,
-        boolean needsMismatch, boolean refusalsOnRetain) {
+public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts, String model, String refModel,
+        int layer, boolean needsRetain, boolean needsRef, boolean needsRefusals, boolean needsMismatch,
+        boolean refusalsOnRetain, TrainingSettings training, DataParallelTrainer.Options trainer,
+        ModelSettings modelSettings, Samples samples, PromptTemplate prompt) {
+
+    /**
+     * Which samples a run forgets and keeps, within its dataset.
+     *
+     * @param datasetRefusals refusals = auto: the dataset's ingested refusals when it has any (else
+     *     the built-in ones); false: always the built-in ones
+     * @param entangled retain_selection = entangled: pair forget samples by stats run
+     *     {@code statsRunId}'s influence pairs
+     * @param skipForgotten leave out forget samples already forgotten by {@code statsRunId} against
+     *     {@code retainStatsRunId}
+     */
+    public record Samples(String forgetSplit, String retainSplit, boolean datasetRefusals, boolean entangled,
+            String statsRunId, boolean skipForgotten, String retainStatsRunId) {}
 
     private static final Pattern WEIGHTED = Pattern.compile("\\s*(?:([0-9.eE+-]+)\\s*\\*\\s*)?([a-z_]+)\\s*");
     private static final Pattern PARAM = Pattern.compile("([a-z_]+)\\.([a-z_0-9]+)=(.+)");
 
-    /** Resolves and validates {@code lethe.unlearn.*}. */
+    /** Resolves and validates {@code lethe.unlearn.*} except the dataset and its ingest run. */
     public static UnlearnSpec of(LetheConfig config) {
         Methods.Method method;
         try {
@@ -92,7 +117,8 @@ public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts,
                     + parts.stream().map(LossObjective.Part::label).toList());
         }
 
-        double lr = config.getDouble("unlearn.lr");
+        TrainingSettings training = TrainingSettings.of(config, "unlearn");
+        double lr = training.lr();
         if (lr < 0 || !Double.isFinite(lr)) {
             throw new IllegalArgumentException("lethe.unlearn.lr must be > 0 (or 0: the method's default), got " + lr);
         }
@@ -100,6 +126,7 @@ public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts,
             Object d = method.defaults().get("lr");
             lr = d == null ? 1e-5 : ((Number) d).doubleValue();
         }
+        training = training.withLr(lr);
 
         String model = config.getString("unlearn.model");
         if (model.isBlank()) {
@@ -124,24 +151,13 @@ public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts,
             throw new IllegalArgumentException("lethe.unlearn.layer: " + layer + " is outside the model's " + layers
                     + " decoder layers (0.." + (layers - 1) + ", or -1 for the middle one)");
         }
-        for (String key : List.of("unlearn.epochs", "unlearn.batch_size", "unlearn.micro_batch_size",
-                "unlearn.partitions")) {
-            if (config.getInt(key) <= 0) {
-                throw new IllegalArgumentException("lethe." + key + " must be > 0, got " + config.getInt(key));
-            }
-        }
-        if (config.getInt("unlearn.batch_size") % config.getInt("unlearn.micro_batch_size") != 0) {
-            throw new IllegalArgumentException("lethe.unlearn.batch_size (" + config.getInt("unlearn.batch_size")
-                    + ") must be a multiple of lethe.unlearn.micro_batch_size (" + config.getInt("unlearn.micro_batch_size") + ")");
-        }
-        DataParallelTrainer.Reduce.parse(config.getString("unlearn.reduce"), "lethe.unlearn.reduce");
-        DataParallelTrainer.Options.lora(config);
+        ModelSettings modelSettings = ModelSettings.of(config);
+        String refDtype = config.getString("unlearn.ref_dtype");
+        ModelSettings refSettings = refDtype.isEmpty() ? modelSettings : modelSettings.withDtype(refDtype);
+        LoraSettings lora = LoraSettings.of(config);
         String refusals = config.getString("unlearn.refusals");
         if (!refusals.equals("auto") && !refusals.equals("builtin")) {
             throw new IllegalArgumentException("lethe.unlearn.refusals must be auto or builtin, got '" + refusals + "'");
-        }
-        if (config.getString("unlearn.dataset").isBlank()) {
-            throw new IllegalArgumentException("lethe.unlearn.dataset must be set");
         }
         boolean needsRetain = false;
         boolean refusalsOnRetain = false;
@@ -155,11 +171,13 @@ public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts,
             refusalsOnRetain |= t.alternative() == Alternative.REFUSAL && role == LossObjective.Role.RETAIN;
             needsMismatch |= t.alternative() == Alternative.MISMATCHED_ANSWER;
         }
-        if (needsRetain && config.getString("unlearn.retain_split").isBlank()) {
+        String retainSplit = config.getString("unlearn.retain_split");
+        if (needsRetain && retainSplit.isBlank()) {
             throw new IllegalArgumentException("lethe.unlearn.retain_split must be set: " + method.name() + " has retain"
                     + " terms " + parts.stream().filter(p -> !p.forget()).map(LossObjective.Part::term).toList());
         }
-        if (config.getString("unlearn.forget_split").isBlank()) {
+        String forgetSplit = config.getString("unlearn.forget_split");
+        if (forgetSplit.isBlank()) {
             throw new IllegalArgumentException("lethe.unlearn.forget_split must be set");
         }
         String selection = config.getString("unlearn.retain_selection");
@@ -167,17 +185,37 @@ public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts,
             throw new IllegalArgumentException("lethe.unlearn.retain_selection must be random or entangled, got '"
                     + selection + "'");
         }
-        if (selection.equals("entangled") && config.getString("unlearn.stats_run_id").isBlank()) {
+        String statsRun = config.getString("unlearn.stats_run_id");
+        String retainStatsRun = config.getString("unlearn.retain_stats_run_id");
+        if (selection.equals("entangled") && statsRun.isBlank()) {
             throw new IllegalArgumentException("lethe.unlearn.retain_selection = entangled needs"
                     + " lethe.unlearn.stats_run_id (a `lethe stats` run of this model on this dataset)");
         }
-        if (config.getBoolean("unlearn.skip_forgotten") && (config.getString("unlearn.stats_run_id").isBlank()
-                || config.getString("unlearn.retain_stats_run_id").isBlank())) {
+        boolean skipForgotten = config.getBoolean("unlearn.skip_forgotten");
+        if (skipForgotten && (statsRun.isBlank() || retainStatsRun.isBlank())) {
             throw new IllegalArgumentException("lethe.unlearn.skip_forgotten needs lethe.unlearn.stats_run_id (stats of"
                     + " this model) and lethe.unlearn.retain_stats_run_id (stats of the retain-only model)");
         }
-        return new UnlearnSpec(method, parts, lr, model, ref, layer, needsRetain, needsRef,
-                needsRefusals, needsMismatch, refusalsOnRetain);
+        DataParallelTrainer.Options trainer = training.trainerOptions()
+                .withTrainable(config.getStringList("unlearn.trainable"))
+                .withRefModel(needsRef ? ref : null, refSettings)
+                .withAbortGradNorm(config.getDouble("unlearn.abort_grad_norm"))
+                .withMaxTrainedParameters(config.getLong("model.max_full_parameters"))
+                .withLora(lora);
+        Samples samples = new Samples(forgetSplit, retainSplit, refusals.equals("auto"), selection.equals("entangled"),
+                statsRun, skipForgotten, retainStatsRun);
+        return new UnlearnSpec(method, parts, model, ref, layer, needsRetain, needsRef, needsRefusals, needsMismatch,
+                refusalsOnRetain, training, trainer, modelSettings, samples, PromptTemplate.of(config));
+    }
+
+    /** The peak learning rate (the method's default when lethe.unlearn.lr is 0). */
+    public double lr() {
+        return training.lr();
+    }
+
+    /** Warmup steps for a run of {@code stepsPerEpoch} steps an epoch: warmup_steps = -1 means one epoch. */
+    public long warmupSteps(long stepsPerEpoch) {
+        return training.warmupSteps() == -1 ? stepsPerEpoch : training.warmupSteps();
     }
 
     private record Weighted(String term, double coeff) {}

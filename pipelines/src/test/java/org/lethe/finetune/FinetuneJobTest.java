@@ -7,6 +7,7 @@ import org.lethe.config.LetheConfig;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
 import org.lethe.data.IngestRequest;
+import org.lethe.data.IngestedDataset;
 import org.lethe.store.TableStore;
 import org.lethe.testing.TestSpark;
 
@@ -14,10 +15,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Checkpoints and resume: a run stopped after a checkpoint and resumed equals an uninterrupted one. */
@@ -66,11 +69,46 @@ class FinetuneJobTest {
         }
     }
 
+    @Test
+    void builtRequestsHaveTheFingerprintOfTheSameSetsAndBadOnesFailNamingTheKey() {
+        LetheConfig base = LetheConfig.load(Optional.empty(), List.of("train.tokenizer=/t/tokenizer.json",
+                "train.init_preset=tiny"));
+        // As continual derives a retain run's config (its id fingerprints the train section).
+        FinetuneRequest built = FinetuneRequest.builder(base).dataset("synth").dataRunId("ingest-synth")
+                .splits(List.of("full", "general")).resume(true).build();
+        LetheConfig set = base.with(List.of("train.dataset=synth", "train.data_run_id=ingest-synth",
+                "train.splits=[full,general]", "train.resume=true"));
+        assertEquals(set.toJson(), built.provenance().toJson());
+        assertEquals(List.of("full", "general"), built.splits());
+        assertEquals(new IngestedDataset.Ref("synth", "ingest-synth"), built.data());
+        // As relearn derives its attack's.
+        FinetuneRequest relearn = built.toBuilder().model("/m").dataRunId("").splits(List.of("forget10")).maxSteps(3)
+                .epochs(3).lr(1e-3).batchSize(4).microBatchSize(4).schedule("constant").warmupSteps(0).resume(false)
+                .output("/root/checkpoints/r-relearn").build();
+        assertEquals(set.with(List.of("train.model=/m", "train.data_run_id=\"\"", "train.splits=[forget10]",
+                "train.max_steps=3", "train.epochs=3", "train.lr=1e-3", "train.batch_size=4",
+                "train.micro_batch_size=4", "train.schedule=constant", "train.warmup_steps=0", "train.resume=false",
+                "train.output=/root/checkpoints/r-relearn")).sha256(), relearn.configSha256());
+        assertEquals(new IngestedDataset.Ref("synth", "ingest-synth"), relearn.data());
+        assertEquals(3, relearn.training().maxSteps());
+        assertEquals("/m", relearn.withModel("/m").model());
+
+        Map<String, List<String>> cases = Map.of(
+                "lethe.train.dataset must be set", List.of("train.dataset=\"\""),
+                "lethe.train.splits is empty: name the splits to train on", List.of("train.splits=[]"),
+                "lethe.train.epochs must be > 0, got 0", List.of("train.epochs=0"),
+                "lethe.train.tokenizer must be set", List.of("train.tokenizer=\"\""),
+                "lethe.lora: LoRA rank must be > 0, got -1", List.of("lora.rank=-1"));
+        cases.forEach((message, sets) -> assertEquals(message, assertThrows(IllegalArgumentException.class,
+                () -> FinetuneRequest.of(set.with(sets))).getMessage()));
+    }
+
     private static FinetuneJob.Summary run(TableStore store, List<String> common, String output, String runId,
             String... extra) throws Exception {
         List<String> sets = new ArrayList<>(common);
         sets.add(output);
         sets.addAll(List.of(extra));
-        return new FinetuneJob(SPARK.session(), store, LetheConfig.load(Optional.empty(), sets)).run(runId);
+        return new FinetuneJob(SPARK.session(), store).run(FinetuneRequest.of(LetheConfig.load(Optional.empty(), sets)),
+                runId);
     }
 }

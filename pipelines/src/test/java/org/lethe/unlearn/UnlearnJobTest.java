@@ -60,7 +60,8 @@ class UnlearnJobTest {
     }
 
     private static UnlearnJob.Summary run(String runId, List<String> sets) {
-        return new UnlearnJob(SPARK.session(), store, LetheConfig.load(Optional.empty(), sets)).run(runId);
+        return new UnlearnJob(SPARK.session(), store).run(UnlearnRequest.of(LetheConfig.load(Optional.empty(), sets)),
+                runId);
     }
 
     private static byte[] weights(String checkpoint) throws Exception {
@@ -197,5 +198,56 @@ class UnlearnJobTest {
         }
         assertFalse(Files.exists(tmp.resolve("bad")), "no checkpoint was written");
         assertEquals(0, store.exists("train_steps") ? store.read("train_steps").filter("run_id = 'bad'").count() : 0);
+    }
+
+    @Test
+    void builtRequestsHaveTheFingerprintOfTheSameSetsInTheSameOrder() {
+        LetheConfig base = LetheConfig.load(Optional.empty(), List.of("model.threads=1", "unlearn.epochs=2"));
+        // What continual does: the method, then a request's stored overrides (here one that changes
+        // the method and one that continual's model must win over), then what continual fixes.
+        List<String> overrides = List.of("unlearn.method=npo+kl", "unlearn.lr=1e-4", "unlearn.model=/elsewhere");
+        List<String> sets = new ArrayList<>(List.of("unlearn.method=grad_diff"));
+        sets.addAll(overrides);
+        sets.addAll(List.of("unlearn.model=" + model, "unlearn.ref_model=", "unlearn.dataset=synth",
+                "unlearn.data_run_id=ingest-synth", "unlearn.resume=true"));
+        UnlearnRequest built = UnlearnRequest.builder(base).method("grad_diff").overrides(overrides)
+                .model(model.toString()).refModel("").dataset("synth").dataRunId("ingest-synth").resume(true).build();
+        UnlearnRequest set = UnlearnRequest.of(base.with(sets));
+        assertEquals(set.provenance().toJson(), built.provenance().toJson());
+        assertEquals(set.configSha256(), built.configSha256());
+        assertEquals("npo+kl", built.spec().method().name());
+        assertEquals(model.toString(), built.spec().model());
+        assertEquals(1e-4, built.spec().lr());
+        assertEquals(new org.lethe.data.IngestedDataset.Ref("synth", "ingest-synth"), built.data());
+
+        // Typed setters are --set's values; withers derive from the request's own config.
+        UnlearnRequest demo = UnlearnRequest.builder(base).dataset("synth").model(model.toString()).method("npo")
+                .epochs(3).batchSize(8).lr(2e-5).output("/tmp/u").build();
+        assertEquals(UnlearnRequest.of(base.with(List.of("unlearn.dataset=synth", "unlearn.model=" + model,
+                "unlearn.method=npo", "unlearn.epochs=3", "unlearn.batch_size=8", "unlearn.lr=2e-5",
+                "unlearn.output=/tmp/u"))).configSha256(), demo.configSha256());
+        assertEquals(3, demo.spec().training().epochs());
+        assertEquals(demo.configSha256(), demo.withOutput("/tmp/u").configSha256());
+        assertEquals("/tmp/v", demo.withOutput("/tmp/v").spec().training().output());
+        // The method's default lr (0), and one epoch of warmup (-1).
+        UnlearnRequest defaults = demo.toBuilder().lr(0).build();
+        assertEquals(1e-5, defaults.spec().lr());
+        assertEquals(7, defaults.spec().warmupSteps(7));
+    }
+
+    @Test
+    void theSettingsOfAModelAreCheckedWithoutADataset() {
+        LetheConfig config = LetheConfig.load(Optional.empty(),
+                List.of("unlearn.model=" + model, "unlearn.method=npo"));
+        UnlearnSpec spec = UnlearnSpec.of(config);
+        assertTrue(spec.needsRef());
+        assertEquals(model.toString(), spec.trainer().refModelDir());
+        assertEquals("lethe.unlearn.dataset must be set",
+                assertThrows(IllegalArgumentException.class, () -> UnlearnRequest.of(config)).getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> UnlearnSpec.of(config.with(
+                List.of("unlearn.batch_size=6")))).getMessage().startsWith("lethe.unlearn.batch_size (6) must be a"
+                        + " multiple of lethe.unlearn.micro_batch_size (8)"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> UnlearnSpec.of(config.with(
+                List.of("lora.rank=2", "lora.target_modules=[x_proj]")))).getMessage().startsWith("lethe.lora: "));
     }
 }

@@ -69,7 +69,8 @@ class UnlearnStatsTest {
                 "unlearn.method=grad_diff", "unlearn.epochs=2", "unlearn.batch_size=4", "unlearn.micro_batch_size=2",
                 "unlearn.lr=1e-3", "unlearn.output=" + output, "model.threads=1", "unlearn.max_steps=3"));
         sets.addAll(List.of(extra));
-        return new UnlearnJob(SPARK.session(), store, LetheConfig.load(Optional.empty(), sets)).run(runId);
+        return new UnlearnJob(SPARK.session(), store).run(UnlearnRequest.of(LetheConfig.load(Optional.empty(), sets)),
+                runId);
     }
 
     private static final StructType ROWS = new StructType().add("sample_id", DataTypes.StringType)
