@@ -7,6 +7,7 @@ import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
 import org.lethe.job.JobResult;
 import org.lethe.continual.ContinualJob;
+import org.lethe.continual.ContinualRequest;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -38,12 +39,13 @@ public final class ContinualCommand extends JobCommand {
 
     @Override
     protected Optional<JobResult> upToDate(LetheConfig config, SparkSession spark, TableStore store, String runId) {
-        return new ContinualJob(spark, store, config, codeVersion()).nothingDue(date(), runId).map(s -> s);
+        return new ContinualJob(spark, store, codeVersion()).nothingDue(ContinualRequest.of(config), date(), runId)
+                .map(s -> s);
     }
 
     @Override
     protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
-        return new ContinualJob(spark, store, config, codeVersion()).run(date(), runId);
+        return new ContinualJob(spark, store, codeVersion()).run(ContinualRequest.of(config), date(), runId);
     }
 
     private LocalDate date() {

@@ -3,6 +3,7 @@ package org.lethe.jobs;
 import java.nio.file.Path;
 import org.lethe.config.LetheConfig;
 import org.lethe.demo.DemoJob;
+import org.lethe.demo.DemoRequest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -28,9 +29,9 @@ public final class DemoCommand extends LetheCommand {
 
     @Override
     protected void run(LetheConfig config) throws Exception {
+        DemoRequest request = DemoRequest.of(config, preset); // a bad preset fails before Spark starts
         try (EmbeddedSpark spark = EmbeddedSpark.start(config)) {
-            DemoJob.Summary s = new DemoJob(spark.session(), config, JobCommand.codeVersion())
-                    .run(root.toAbsolutePath(), preset);
+            DemoJob.Summary s = new DemoJob(spark.session(), JobCommand.codeVersion()).run(request, root.toAbsolutePath());
             out().print(s.table());
             out().println("report: " + s.report() + " (" + Math.round(s.seconds()) + " s)");
         }

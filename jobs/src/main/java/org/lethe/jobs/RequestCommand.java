@@ -6,7 +6,7 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.List;
 import org.lethe.config.LetheConfig;
-import org.lethe.continual.ContinualJob;
+import org.lethe.continual.ContinualRequest;
 import org.lethe.continual.ForgetSelector;
 import org.lethe.continual.Requests;
 import org.lethe.data.IngestedDataset;
@@ -61,26 +61,22 @@ public final class RequestCommand extends LetheCommand {
             throw new ParameterException(spec.commandLine(), "--submitted-at: expected an ISO-8601 instant such as"
                     + " 2026-11-23T08:00:00Z, got '" + submittedAt + "'");
         }
-        String dataset = config.getString("continual.dataset");
-        if (dataset.isBlank()) {
-            throw new IllegalArgumentException("lethe.continual.dataset must name the dataset the request selects from");
-        }
         // The request's own settings; other keys (continual.dataset, the table root ...) configure this command.
         List<String> overrides = options.sets().stream().filter(RequestCommand::requestSetting).toList();
-        ContinualJob.validate(config, method, overrides, config.getString("continual.model"));
+        ContinualRequest.Submission submission = ContinualRequest.Submission.of(config, method, overrides);
         String id = options.runId().orElseGet(() -> Requests.newId(at, selector, method, overrides));
         String tableRoot = tableRoot(root, config);
         try (EmbeddedSpark spark = EmbeddedSpark.start(config)) {
             TableStore store = new TableStore(spark.session(), tableRoot);
             Requests requests = new Requests(spark.session(), store);
-            long selected = requests.selectedCount(IngestedDataset.Ref.of(dataset,
-                    config.getString("continual.data_run_id")), selector);
-            Requests.Request r = Requests.Request.submitted(id, at, dataset, selector, method, overrides);
+            long selected = requests.selectedCount(submission.data(), selector);
+            Requests.Request r = Requests.Request.submitted(id, at, submission.data().dataset(), selector, method,
+                    overrides);
             requests.submit(r);
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("request_id", r.requestId());
             o.put("submitted_at", r.submittedAt().toString());
-            o.put("dataset", dataset);
+            o.put("dataset", submission.data().dataset());
             o.put("selector", selector.text());
             o.put("method", method);
             o.putPOJO("overrides", overrides);

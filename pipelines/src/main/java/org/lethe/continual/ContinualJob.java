@@ -28,6 +28,7 @@ import org.lethe.store.RunRecord;
 import org.lethe.store.RunStatus;
 import org.lethe.store.Runs;
 import org.lethe.store.TableStore;
+import org.lethe.store.Tables;
 import org.lethe.unlearn.Methods;
 import org.lethe.job.JobResult;
 import org.slf4j.Logger;
@@ -58,7 +59,7 @@ public final class ContinualJob {
     private static final Logger LOG = LoggerFactory.getLogger(ContinualJob.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    public static final String LINEAGE = "continual_lineage";
+    public static final String LINEAGE = Tables.CONTINUAL_LINEAGE;
 
     /** The columns of {@code continual_lineage}; {@code run_id} (the store key) equals {@code request_id}. */
     public static final StructType LINEAGE_SCHEMA = new StructType()
@@ -145,118 +146,48 @@ public final class ContinualJob {
 
     private final SparkSession spark;
     private final TableStore store;
-    private final LetheConfig config;
     private final JobRunner runner;
 
-    public ContinualJob(SparkSession spark, TableStore store, LetheConfig config, String codeVersion) {
+    public ContinualJob(SparkSession spark, TableStore store, String codeVersion) {
         this.spark = spark;
         this.store = store;
-        this.config = config;
         this.runner = new JobRunner(spark, store, codeVersion);
-    }
-
-    /** The request-independent settings, checked before anything runs. */
-    private record Settings(String dataset, String dataRun, String base, boolean refPrevious, boolean retainRuns,
-            List<String> trainSplits) {}
-
-    private Settings settings() {
-        String dataset = config.getString("continual.dataset");
-        if (dataset.isBlank()) {
-            throw new IllegalArgumentException("lethe.continual.dataset must name the ingested dataset requests select from");
-        }
-        String base = config.getString("continual.model");
-        if (base.isBlank() || !Files.isRegularFile(Paths.get(base, "config.json"))) {
-            throw new IllegalArgumentException("lethe.continual.model: '" + base + "' is not a model directory (no"
-                    + " config.json); it is the model the lineage starts from");
-        }
-        String ref = config.getString("continual.ref_model");
-        if (!ref.equals("previous") && !ref.equals("original")) {
-            throw new IllegalArgumentException("lethe.continual.ref_model must be previous or original, got '" + ref + "'");
-        }
-        String retain = config.getString("continual.retain_run");
-        if (!retain.equals("auto") && !retain.equals("none")) {
-            throw new IllegalArgumentException("lethe.continual.retain_run must be auto or none, got '" + retain + "'");
-        }
-        List<String> splits = config.getStringList("continual.train_splits");
-        if (retain.equals("auto") && splits.isEmpty()) {
-            throw new IllegalArgumentException("lethe.continual.train_splits is empty: name the splits the base model was"
-                    + " trained on (retain-only models train on them minus the forgotten samples)");
-        }
-        String dataRun = config.getString("continual.data_run_id").isEmpty() ? "ingest-" + dataset
-                : config.getString("continual.data_run_id");
-        return new Settings(dataset, dataRun, base, ref.equals("previous"), retain.equals("auto"), splits);
-    }
-
-    /** The config a request's jobs run under: the continual config, then its overrides, then what continual fixes. */
-    static LetheConfig requestConfig(LetheConfig config, Requests.Request r, String model, String refModel,
-            String dataset, String dataRun) {
-        List<String> sets = new ArrayList<>();
-        sets.add("unlearn.method=" + r.method());
-        sets.addAll(r.overrides());
-        sets.add("unlearn.model=" + model);
-        sets.add("unlearn.ref_model=" + refModel);
-        sets.add("unlearn.dataset=" + dataset);
-        sets.add("unlearn.data_run_id=" + dataRun);
-        sets.add("unlearn.resume=true");
-        sets.add("eval.dataset=" + dataset);
-        sets.add("eval.data_run_id=" + dataRun);
-        return config.with(sets);
-    }
-
-    /**
-     * Checks a request before it is stored: the method exists, the overrides name known keys with
-     * values of the right types, and the unlearning settings they make are valid for {@code model}.
-     */
-    public static void validate(LetheConfig config, String method, List<String> overrides, String model) {
-        Methods.get(method);
-        for (String o : overrides) {
-            if (!o.contains("=")) {
-                throw new IllegalArgumentException("--set " + o + ": expected key=value");
-            }
-        }
-        LetheConfig c = config.with(overrides).with(List.of("unlearn.method=" + method));
-        if (!model.isBlank()) {
-            // The request's settings for the model; the dataset is continual's, checked when it runs.
-            UnlearnSpec.of(c.with(List.of("unlearn.model=" + model, "unlearn.ref_model=")));
-        }
     }
 
     /**
      * The result of a run on {@code runDate} when no request is due (nothing to do, nothing to
      * write), else empty.
      */
-    public Optional<Summary> nothingDue(LocalDate runDate, String runId) {
+    public Optional<Summary> nothingDue(ContinualRequest s, LocalDate runDate, String runId) {
         RunIds.validate(runId);
-        Settings s = settings();
-        if (!new Requests(spark, store).due(s.dataset(), runDate).isEmpty()) {
+        if (!new Requests(spark, store).due(s.data().dataset(), runDate).isEmpty()) {
             return Optional.empty();
         }
         List<Step> lineage = lineage();
         String last = lineage.isEmpty() ? s.base() : lineage.get(lineage.size() - 1).checkpoint();
-        LOG.info("continual {}: nothing due on or before {} for dataset {}", runId, runDate, s.dataset());
+        LOG.info("continual {}: nothing due on or before {} for dataset {}", runId, runDate, s.data().dataset());
         return Optional.of(new Summary(runId, runDate, List.of(), 0, last));
     }
 
     /** Applies the requests due on {@code runDate} (UTC day) as continual run {@code runId}. */
-    public Summary run(LocalDate runDate, String runId) throws Exception {
-        Optional<Summary> idle = nothingDue(runDate, runId);
+    public Summary run(ContinualRequest s, LocalDate runDate, String runId) throws Exception {
+        Optional<Summary> idle = nothingDue(s, runDate, runId);
         if (idle.isPresent()) {
             return idle.get();
         }
-        Settings s = settings();
         Requests requests = new Requests(spark, store);
-        List<Requests.Request> due = requests.due(s.dataset(), runDate);
+        List<Requests.Request> due = requests.due(s.data().dataset(), runDate);
         List<Step> lineage = lineage();
         // Every due request's settings are checked before any of them runs.
         for (Requests.Request r : due) {
             try {
-                UnlearnRequest.of(requestConfig(config, r, s.base(), s.base(), s.dataset(), s.dataRun()));
+                s.jobs(r, s.base(), s.base());
             } catch (RuntimeException e) {
                 requests.write(r.with(Requests.Status.FAILED, Instant.now(), runId, "invalid: " + e.getMessage()));
                 throw new IllegalArgumentException("request " + r.requestId() + ": " + e.getMessage(), e);
             }
         }
-        IngestedDataset data = IngestedDataset.open(store, IngestedDataset.Ref.of(s.dataset(), s.dataRun()));
+        IngestedDataset data = IngestedDataset.open(store, s.data());
         List<Step> applied = new ArrayList<>();
         for (Requests.Request r : due) {
             Step previous = lineage.isEmpty() ? null : lineage.get(lineage.size() - 1);
@@ -279,11 +210,11 @@ public final class ContinualJob {
         return new Summary(runId, runDate, applied, due.size(), applied.get(applied.size() - 1).checkpoint());
     }
 
-    private Step apply(Settings s, Requests.Request r, Step previous, List<Step> lineage, IngestedDataset data,
+    private Step apply(ContinualRequest s, Requests.Request r, Step previous, List<Step> lineage, IngestedDataset data,
             String runId, LocalDate runDate) throws Exception {
         String parent = previous == null ? s.base() : previous.checkpoint();
         String ref = s.refPrevious() ? parent : s.base();
-        LetheConfig cfg = requestConfig(config, r, parent, ref, s.dataset(), s.dataRun());
+        ContinualRequest.Jobs jobs = s.jobs(r, parent, ref);
         Dataset<Row> forget = r.selector().ids(data).persist(StorageLevel.MEMORY_AND_DISK());
         Dataset<Row> earlier = null;
         for (Step done : lineage) {
@@ -296,20 +227,20 @@ public final class ContinualJob {
             long nForget = forget.count();
             if (nForget == 0) {
                 throw new IllegalArgumentException("request " + r.requestId() + ": selector " + r.selector().text()
-                        + " selects no sample of dataset '" + s.dataset() + "' (ingest run " + s.dataRun() + ")");
+                        + " selects no sample of " + s.data().describe());
             }
             long nCumulative = cumulative.count();
             LOG.info("continual {}: request {} (#{}): {} on {} ({} samples, {} forgotten in all) from {}", runId,
                     r.requestId(), lineage.size() + 1, r.method(), r.selector().text(), nForget, nCumulative, parent);
 
             Dataset<Row> earlierIds = earlier;
-            UnlearnJob.Summary unlearned = runner.run(r.requestId(), "unlearn", cfg, () -> new UnlearnJob(spark, store)
-                    .run(UnlearnRequest.of(cfg), r.requestId(),
+            UnlearnJob.Summary unlearned = runner.run(r.requestId(), "unlearn", jobs.unlearn(), () -> new UnlearnJob(
+                    spark, store).run(jobs.unlearn(), r.requestId(),
                             new UnlearnJob.Selection(r.selector().text(), forget, earlierIds)));
 
-            String retainRun = s.retainRuns() ? retainRun(s, cumulative, cfg) : null;
-            EvaluateJob.Summary evaluated = runner.run(r.requestId(), "evaluate", cfg, () -> new EvaluateJob(spark,
-                    store).run(EvaluateRequest.of(cfg), r.requestId(), unlearned.checkpoint(), retainRun,
+            String retainRun = s.retainRuns() ? retainRun(s, data, cumulative, jobs) : null;
+            EvaluateJob.Summary evaluated = runner.run(r.requestId(), "evaluate", jobs.evaluate(), () -> new EvaluateJob(
+                    spark, store).run(jobs.evaluate(), r.requestId(), unlearned.checkpoint(), retainRun,
                     new EvaluateJob.Items(cumulative, cumulative)));
 
             Step step = new Step(r.requestId(), lineage.size() + 1, previous == null ? null : previous.requestId(), parent,
@@ -331,41 +262,33 @@ public final class ContinualJob {
      * under {@code lethe.train.*} and evaluated on the same items; its id is a fingerprint of the
      * data and the training settings, so a later request (or re-run) with the same data reuses it.
      */
-    private String retainRun(Settings s, Dataset<Row> cumulative, LetheConfig cfg) throws Exception {
-        String splits = String.join(",", s.trainSplits());
-        LetheConfig train = cfg.with(List.of("train.dataset=" + s.dataset(), "train.data_run_id=" + s.dataRun(),
-                "train.splits=[" + splits + "]", "train.resume=true"));
-        Row kept = members(s).filter(col("split").isin(s.trainSplits().toArray())).select("sample_id").distinct()
-                .except(cumulative.select("sample_id"))
+    private String retainRun(ContinualRequest s, IngestedDataset data, Dataset<Row> cumulative,
+            ContinualRequest.Jobs jobs) throws Exception {
+        FinetuneRequest train = s.retainTraining(jobs);
+        Row kept = data.ids(s.trainSplits()).except(cumulative.select("sample_id"))
                 .agg(expr("sum(xxhash64(sample_id))"), expr("count(1)")).head();
-        String data = s.dataset() + "/" + s.dataRun() + "/" + (kept.isNullAt(0) ? 0 : kept.getLong(0)) + "/"
-                + kept.getLong(1);
-        String trainJson = JSON.readTree(train.toJson()).path("lethe").path("train").toString();
-        String id = "retain-" + org.lethe.store.Fingerprints.sha256(data + "\n" + trainJson).substring(0, 16);
+        String id = ContinualRequest.retainRunId(train, data.ref().dataset() + "/" + data.ref().dataRun() + "/"
+                + (kept.isNullAt(0) ? 0 : kept.getLong(0)) + "/" + kept.getLong(1));
         Optional<RunRecord> done = new Runs(store).get(id, "finetune").filter(x -> x.status() == RunStatus.SUCCEEDED);
         String checkpoint;
         if (done.isPresent()) {
-            java.nio.file.Path output = TrainingSettings.of(train, "train").output(store, id);
+            java.nio.file.Path output = train.training().output(store, id);
             checkpoint = Checkpoints.latest(output).orElseThrow(
                     () -> new IllegalStateException("retain run " + id + " SUCCEEDED but has no checkpoint under "
                             + output)).dir().toString();
             LOG.info("continual: reusing retain run {} ({} samples kept)", id, kept.getLong(1));
         } else {
             FinetuneJob.Summary trained = runner.run(id, "finetune", train,
-                    () -> new FinetuneJob(spark, store).run(FinetuneRequest.of(train), id, cumulative));
+                    () -> new FinetuneJob(spark, store).run(train, id, cumulative));
             checkpoint = trained.checkpoint();
         }
         boolean evaluated = store.exists(EvalTables.EVAL_SUMMARY)
                 && !store.read(EvalTables.EVAL_SUMMARY).filter(col("run_id").equalTo(id)).isEmpty();
         if (!evaluated) {
-            runner.run(id, "evaluate", cfg, () -> new EvaluateJob(spark, store).run(EvaluateRequest.of(cfg), id, checkpoint, id,
-                    new EvaluateJob.Items(cumulative, cumulative)));
+            runner.run(id, "evaluate", jobs.evaluate(), () -> new EvaluateJob(spark, store).run(jobs.evaluate(), id,
+                    checkpoint, id, new EvaluateJob.Items(cumulative, cumulative)));
         }
         return id;
-    }
-
-    private Dataset<Row> members(Settings s) {
-        return store.read("memberships").filter(col("run_id").equalTo(s.dataRun()).and(col("dataset").equalTo(s.dataset())));
     }
 
     /** The SUCCEEDED requests so far, in lineage order. */

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.spark.sql.SparkSession;
-import org.lethe.config.LetheConfig;
 import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
 import org.lethe.data.IngestRequest;
@@ -42,7 +41,6 @@ public final class DemoJob {
 
     private static final Logger LOG = LoggerFactory.getLogger(DemoJob.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String DATASET = "synth";
 
     /** One evaluated run of the summary table. */
     public record Row(String runId, String kind, Double forgetQuality, Double modelUtility, Double forgetRouge,
@@ -84,105 +82,82 @@ public final class DemoJob {
     }
 
     private final SparkSession spark;
-    private final LetheConfig config;
     private final String codeVersion;
 
-    public DemoJob(SparkSession spark, LetheConfig config, String codeVersion) {
+    public DemoJob(SparkSession spark, String codeVersion) {
         this.spark = spark;
-        this.config = config;
         this.codeVersion = codeVersion;
     }
 
-    /** Runs the demo of {@code preset} under {@code root}. */
-    public Summary run(Path root, String preset) throws Exception {
-        String p = "demo." + preset + ".";
-        if (!preset.matches("[a-z]+") || !config.has("demo." + preset)) {
-            throw new IllegalArgumentException("--preset: unknown '" + preset + "' (expected quick or full)");
-        }
+    /** Runs the demo of {@code request} under {@code root}: everything it writes goes there. */
+    public Summary run(DemoRequest request, Path root) throws Exception {
         long begin = System.nanoTime();
         Path bench = root.resolve("bench");
-        Path tables = root.resolve("tables");
-        Path checkpoints = root.resolve("checkpoints");
         if (!Files.isRegularFile(bench.resolve("manifest.json"))) {
             LOG.info("demo: generating the benchmark under {}", bench);
-            FictitiousAuthors.generate(config.getLong(p + "seed"), config.getInt(p + "authors"),
-                    config.getInt(p + "questions")).write(bench, config.getInt(p + "vocab_size"));
+            DemoRequest.Preset p = request.preset();
+            FictitiousAuthors.generate(p.seed(), p.authors(), p.questions()).write(bench, p.vocabSize());
         }
-        TableStore store = new TableStore(spark, tables.toString());
+        TableStore store = new TableStore(spark, root.resolve("tables").toString());
         JobRunner runner = new JobRunner(spark, store, codeVersion);
-        return runner.run("demo-" + preset, "demo", config, () -> demo(runner, root, preset, bench, checkpoints, begin));
+        return runner.run("demo-" + request.name(), "demo", request, () -> demo(runner, request, root, begin));
     }
 
-    private Summary demo(JobRunner runner, Path root, String preset, Path bench, Path checkpoints, long begin)
-            throws Exception {
-        String p = "demo." + preset + ".";
+    private Summary demo(JobRunner runner, DemoRequest request, Path root, long begin) throws Exception {
         TableStore store = runner.store();
-        String ingestRun = IngestedDataset.defaultRun(DATASET);
-        runner.run(ingestRun, "ingest", config, () -> new IngestJob(spark, store).run(IngestRequest.of(config,
-                IngestJob.Format.TOFU, bench.toString(), DATASET, null, true, null), ingestRun));
+        Path bench = root.resolve("bench");
+        Path checkpoints = root.resolve("checkpoints");
+        IngestRequest ingest = request.ingest(bench);
+        String ingestRun = IngestedDataset.defaultRun(DemoRequest.DATASET);
+        runner.run(ingestRun, "ingest", ingest, () -> new IngestJob(spark, store).run(ingest, ingestRun));
 
         List<Row> rows = new ArrayList<>();
-        List<String> train = List.of("train.dataset=" + DATASET, "train.tokenizer=" + bench.resolve("tokenizer.json"),
-                "train.init_preset=" + config.getString(p + "model_preset"), "train.init_seed=0",
-                "train.epochs=" + config.getInt(p + "finetune_epochs"),
-                "train.batch_size=" + config.getInt(p + "finetune_batch_size"),
-                "train.lr=" + config.getDouble(p + "finetune_lr"),
-                "train.warmup_steps=" + config.getInt(p + "finetune_warmup_steps"), "train.resume=true");
-        String target = finetune(runner, train, "target", "[full, general]", checkpoints);
-        String retain = finetune(runner, train, "retain", "[retain90, general]", checkpoints);
+        Path tokenizer = bench.resolve("tokenizer.json");
+        String target = finetune(runner, request.finetune(tokenizer, List.of("full", "general"),
+                checkpoints.resolve("target")), "target");
+        String retain = finetune(runner, request.finetune(tokenizer, List.of("retain90", "general"),
+                checkpoints.resolve("retain")), "retain");
 
-        List<String> eval = List.of("eval.dataset=" + DATASET,
-                "eval.max_new_tokens=" + config.getInt(p + "eval_max_new_tokens"),
-                "eval.mia_gradient_norm=" + config.getBoolean(p + "eval_gradient_norm"));
+        EvaluateRequest eval = request.evaluate();
         rows.add(evaluate(runner, eval, "retain", retain, "retain", "baseline"));
         rows.add(evaluate(runner, eval, "target", target, "retain", "baseline"));
 
-        if (config.getBoolean(p + "stats")) {
+        if (request.preset().stats()) {
             long t = System.nanoTime();
-            StatsRequest request = StatsRequest.builder(config).dataset(DATASET).holdoutSplit("").build();
-            StatsJob.Summary s = runner.run("target-stats", "stats", request.provenance(),
-                    () -> new StatsJob(spark, store).run(request, "target-stats", target));
+            StatsRequest stats = request.stats();
+            StatsJob.Summary s = runner.run("target-stats", "stats", stats,
+                    () -> new StatsJob(spark, store).run(stats, "target-stats", target));
             LOG.info("demo: stats of the target in {} s: {}", seconds(t), s.toJson());
         }
 
-        for (String method : config.getStringList(p + "methods")) {
+        for (String method : request.preset().methods()) {
             String id = method.replace('+', '_');
             long t = System.nanoTime();
-            LetheConfig c = config.with(List.of("unlearn.dataset=" + DATASET, "unlearn.model=" + target,
-                    "unlearn.method=" + method, "unlearn.epochs=" + config.getInt(p + "unlearn_epochs"),
-                    "unlearn.batch_size=" + config.getInt(p + "unlearn_batch_size"),
-                    "unlearn.lr=" + config.getDouble(p + "unlearn_lr"), "unlearn.output=" + checkpoints.resolve(id)));
-            UnlearnJob.Summary u = runner.run(id, "unlearn", c,
-                    () -> new UnlearnJob(spark, store).run(UnlearnRequest.of(c), id));
+            UnlearnRequest unlearn = request.unlearn(method, target, checkpoints.resolve(id));
+            UnlearnJob.Summary u = runner.run(id, "unlearn", unlearn, () -> new UnlearnJob(spark, store).run(unlearn, id));
             Row r = evaluate(runner, eval, id, u.checkpoint(), "retain", method);
             rows.add(new Row(r.runId(), r.kind(), r.forgetQuality(), r.modelUtility(), r.forgetRouge(),
                     r.forgetProbability(), r.forgetN(), r.seconds() + seconds(t)));
         }
         Path report = root.resolve("report.html");
         Report.write(store, report, Instant.now());
-        return new Summary(preset, root, rows, report, seconds(begin));
+        return new Summary(request.name(), root, rows, report, seconds(begin));
     }
 
-    private String finetune(JobRunner runner, List<String> train, String id, String splits, Path checkpoints)
-            throws Exception {
-        List<String> sets = new ArrayList<>(train);
-        sets.add("train.splits=" + splits);
-        sets.add("train.output=" + checkpoints.resolve(id));
-        LetheConfig c = config.with(sets);
+    private String finetune(JobRunner runner, FinetuneRequest request, String id) throws Exception {
         long t = System.nanoTime();
-        FinetuneJob.Summary s = runner.run(id, "finetune", c, () -> new FinetuneJob(spark, runner.store())
-                .run(FinetuneRequest.of(c), id));
+        FinetuneJob.Summary s = runner.run(id, "finetune", request,
+                () -> new FinetuneJob(spark, runner.store()).run(request, id));
         LOG.info("demo: {} trained in {} s ({} steps, loss {} -> {})", id, seconds(t), s.steps(), s.firstLoss(),
                 s.lastLoss());
         return s.checkpoint();
     }
 
-    private Row evaluate(JobRunner runner, List<String> eval, String id, String model, String retainRun, String kind)
-            throws Exception {
-        LetheConfig c = config.with(eval);
+    private Row evaluate(JobRunner runner, EvaluateRequest request, String id, String model, String retainRun,
+            String kind) throws Exception {
         long t = System.nanoTime();
-        EvaluateJob.Summary s = runner.run(id, "evaluate", c,
-                () -> new EvaluateJob(spark, runner.store()).run(EvaluateRequest.of(c), id, model, retainRun));
+        EvaluateJob.Summary s = runner.run(id, "evaluate", request,
+                () -> new EvaluateJob(spark, runner.store()).run(request, id, model, retainRun));
         return new Row(id, kind, s.value("forget_quality"), s.value("model_utility"), s.value("forget_rouge_l_recall"),
                 s.value("forget_probability"), s.items().getOrDefault("forget", 0L), seconds(t));
     }

@@ -72,8 +72,19 @@ class ContinualJobTest {
         return LetheConfig.load(Optional.empty(), sets);
     }
 
-    private static ContinualJob job(TableStore store, LetheConfig config) {
-        return new ContinualJob(SPARK.session(), store, config, "test");
+    /** The continual job on {@code store} with the request of {@code config}. */
+    private record Continual(ContinualJob job, ContinualRequest request) {
+        ContinualJob.Summary run(LocalDate day, String runId) throws Exception {
+            return job.run(request, day, runId);
+        }
+
+        List<ContinualJob.Step> lineage() {
+            return job.lineage();
+        }
+    }
+
+    private static Continual job(TableStore store, LetheConfig config) {
+        return new Continual(new ContinualJob(SPARK.session(), store, "test"), ContinualRequest.of(config));
     }
 
     private static String authorSample(TableStore store, long author, int k) {
@@ -225,8 +236,8 @@ class ContinualJobTest {
                 .getMessage().contains("'x' is not an author id"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ForgetSelector.parse("people:1"))
                 .getMessage().contains("unknown selector kind 'people'"));
-        assertThrows(IllegalArgumentException.class, () -> ContinualJob.validate(LetheConfig.defaults(), "nope",
-                List.of(), ""));
+        assertThrows(IllegalArgumentException.class, () -> ContinualRequest.Submission.of(
+                LetheConfig.defaults().with(java.util.Map.of("continual.dataset", "synth")), "nope", List.of()));
         // An invalid request (an override the method rejects) is FAILED with the reason; nothing trained.
         requests.submit(Requests.Request.submitted("req-bad", Instant.parse("2026-11-20T09:00:00Z"), "synth",
                 ForgetSelector.parse("authors:0"), "npo", List.of("unlearn.lr=-1")));
@@ -242,5 +253,21 @@ class ContinualJobTest {
     private static long evaluatedRetainCount(TableStore store) {
         return store.read("eval_samples").filter("run_id = 'req-b' AND split = 'retain'").select("sample_id").distinct()
                 .count();
+    }
+
+    @Test
+    void aFailingInnerJobLeavesItsFailedRun(@TempDir Path tmp) throws Exception {
+        TableStore store = root(tmp.resolve("root"));
+        Requests requests = new Requests(SPARK.session(), store);
+        // Valid settings, but the first step's gradient norm passes the abort threshold.
+        requests.submit(Requests.Request.submitted("req-x", Instant.parse("2026-11-20T09:00:00Z"), "synth",
+                ForgetSelector.parse("authors:3"), "grad_ascent", List.of("unlearn.abort_grad_norm=1e-12")));
+        Exception e = assertThrows(Exception.class, () -> job(store, config()).run(LocalDate.parse("2026-11-20"), "c"));
+        assertTrue(e.getMessage().contains("gradient norm"), e.getMessage());
+        org.lethe.store.RunRecord unlearn = new org.lethe.store.Runs(store).get("req-x", "unlearn").orElseThrow();
+        assertEquals(org.lethe.store.RunStatus.FAILED, unlearn.status());
+        assertTrue(unlearn.error().contains("gradient norm"), unlearn.error());
+        assertEquals(Requests.Status.FAILED, requests.get("req-x").orElseThrow().status());
+        assertTrue(new org.lethe.store.Runs(store).get("req-x", "evaluate").isEmpty(), "nothing evaluated");
     }
 }

@@ -1,0 +1,139 @@
+package org.lethe.continual;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.lethe.config.LetheConfig;
+import org.lethe.data.IngestedDataset;
+import org.lethe.eval.EvaluateRequest;
+import org.lethe.finetune.FinetuneRequest;
+import org.lethe.job.JobRequest;
+import org.lethe.store.Fingerprints;
+import org.lethe.unlearn.Methods;
+import org.lethe.unlearn.UnlearnRequest;
+import org.lethe.unlearn.UnlearnSpec;
+
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A validated {@code continual} request ({@code lethe.continual.*}): which ingested dataset the
+ * queued requests select from, the model the lineage starts from, how ref_model and retain-only
+ * runs are chosen; and how each queued request's jobs are derived from the same config (its
+ * method and stored overrides, then what continual fixes), so their runs record exactly the
+ * config earlier versions recorded.
+ *
+ * @param base the model the lineage starts from
+ * @param refPrevious ref_model = the checkpoint a request starts from (else the base model)
+ * @param retainRuns whether a retain-only model is trained per cumulative forget set
+ * @param trainSplits the splits the base model was trained on
+ * @param provenance the config this request was built from (the continual run's row)
+ */
+public record ContinualRequest(IngestedDataset.Ref data, String base, boolean refPrevious, boolean retainRuns,
+        List<String> trainSplits, LetheConfig provenance) implements JobRequest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public ContinualRequest {
+        trainSplits = List.copyOf(trainSplits);
+    }
+
+    /** Reads and checks {@code lethe.continual.*}; errors name the key. */
+    public static ContinualRequest of(LetheConfig config) {
+        String dataset = config.getString("continual.dataset");
+        if (dataset.isBlank()) {
+            throw new IllegalArgumentException("lethe.continual.dataset must name the ingested dataset requests select from");
+        }
+        String base = config.getString("continual.model");
+        if (base.isBlank() || !Files.isRegularFile(Paths.get(base, "config.json"))) {
+            throw new IllegalArgumentException("lethe.continual.model: '" + base + "' is not a model directory (no"
+                    + " config.json); it is the model the lineage starts from");
+        }
+        String ref = config.getString("continual.ref_model");
+        if (!ref.equals("previous") && !ref.equals("original")) {
+            throw new IllegalArgumentException("lethe.continual.ref_model must be previous or original, got '" + ref + "'");
+        }
+        String retain = config.getString("continual.retain_run");
+        if (!retain.equals("auto") && !retain.equals("none")) {
+            throw new IllegalArgumentException("lethe.continual.retain_run must be auto or none, got '" + retain + "'");
+        }
+        List<String> splits = config.getStringList("continual.train_splits");
+        if (retain.equals("auto") && splits.isEmpty()) {
+            throw new IllegalArgumentException("lethe.continual.train_splits is empty: name the splits the base model was"
+                    + " trained on (retain-only models train on them minus the forgotten samples)");
+        }
+        return new ContinualRequest(IngestedDataset.Ref.of(dataset, config.getString("continual.data_run_id")), base,
+                ref.equals("previous"), retain.equals("auto"), splits, config);
+    }
+
+    /** The unlearning and evaluation of one queued request, under one config. */
+    public record Jobs(UnlearnRequest unlearn, EvaluateRequest evaluate) {}
+
+    /**
+     * The jobs of queued request {@code r} starting from {@code model} with {@code refModel}: this
+     * config, then the request's method and stored overrides, then the model, ref_model and data
+     * continual fixes. The evaluation reads the same dataset, under the same config.
+     */
+    public Jobs jobs(Requests.Request r, String model, String refModel) {
+        // The eval keys first: stored overrides are unlearn.* / lora.* only, so this is the same config.
+        LetheConfig evalOnData = provenance.with(Map.of("eval.dataset", data.dataset(), "eval.data_run_id",
+                data.dataRun()));
+        UnlearnRequest unlearn = UnlearnRequest.builder(evalOnData).method(r.method()).overrides(r.overrides())
+                .model(model).refModel(refModel).dataset(data.dataset()).dataRunId(data.dataRun()).resume(true)
+                .build();
+        return new Jobs(unlearn, EvaluateRequest.of(unlearn.provenance()));
+    }
+
+    /** The retain-only model's training for {@code jobs}' request: the train splits, resumable. */
+    public FinetuneRequest retainTraining(Jobs jobs) {
+        return FinetuneRequest.builder(jobs.unlearn().provenance()).dataset(data.dataset()).dataRunId(data.dataRun())
+                .splits(trainSplits).resume(true).build();
+    }
+
+    /**
+     * The run id of a retain-only model: a fingerprint of the data it keeps ({@code keptData}) and
+     * its training settings ({@code lethe.train}), so a later request (or re-run) with the same data
+     * reuses it.
+     */
+    public static String retainRunId(FinetuneRequest training, String keptData) {
+        try {
+            String trainJson = JSON.readTree(training.provenance().toJson()).path("lethe").path("train").toString();
+            return "retain-" + Fingerprints.sha256(keptData + "\n" + trainJson).substring(0, 16);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a config's JSON did not parse", e);
+        }
+    }
+
+    /**
+     * A request as {@code lethe request} submits it, checked before it is stored: the dataset it
+     * selects from, the method, and overrides that name known keys with values of the right types
+     * and make valid unlearning settings for the lineage's model (when it is configured).
+     */
+    public record Submission(IngestedDataset.Ref data, String method, List<String> overrides) {
+        public Submission {
+            overrides = List.copyOf(overrides);
+        }
+
+        public static Submission of(LetheConfig config, String method, List<String> overrides) {
+            String dataset = config.getString("continual.dataset");
+            if (dataset.isBlank()) {
+                throw new IllegalArgumentException("lethe.continual.dataset must name the dataset the request selects from");
+            }
+            Methods.get(method);
+            for (String o : overrides) {
+                if (!o.contains("=")) {
+                    throw new IllegalArgumentException("--set " + o + ": expected key=value");
+                }
+            }
+            LetheConfig c = config.with(overrides).with(Map.of("unlearn.method", method));
+            String model = config.getString("continual.model");
+            if (!model.isBlank()) {
+                // The request's settings for the model; the dataset is continual's, checked when it runs.
+                UnlearnSpec.of(c.with(Map.of("unlearn.model", model, "unlearn.ref_model", "")));
+            }
+            return new Submission(IngestedDataset.Ref.of(dataset, config.getString("continual.data_run_id")), method,
+                    overrides);
+        }
+    }
+}
