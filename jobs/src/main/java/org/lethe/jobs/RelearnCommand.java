@@ -4,6 +4,7 @@ import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
 import org.lethe.job.JobResult;
 import org.lethe.eval.RelearnJob;
+import org.lethe.eval.RelearnRequest;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,6 +32,6 @@ public final class RelearnCommand extends JobCommand {
 
     @Override
     protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
-        return new RelearnJob(spark, store, config).run(runId, model, retainRun);
+        return new RelearnJob(spark, store, codeVersion()).run(RelearnRequest.of(config), runId, model, retainRun);
     }
 }

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.lethe.config.LetheConfig;
 import org.lethe.finetune.FinetuneJob;
 import org.lethe.finetune.FinetuneRequest;
+import org.lethe.job.JobRunner;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
 import org.lethe.job.JobResult;
@@ -43,44 +43,29 @@ public final class RelearnJob {
 
     private final SparkSession spark;
     private final TableStore store;
-    private final LetheConfig config;
+    private final JobRunner runner;
 
-    public RelearnJob(SparkSession spark, TableStore store, LetheConfig config) {
+    public RelearnJob(SparkSession spark, TableStore store, String codeVersion) {
         this.spark = spark;
         this.store = store;
-        this.config = config;
+        this.runner = new JobRunner(spark, store, codeVersion);
     }
 
     /**
-     * Attacks {@code modelDir} (the unlearned model of run {@code runId}, already evaluated at
-     * {@code lethe.eval.step}) and compares against {@code retainRun} as {@code evaluate} does.
+     * Attacks {@code modelDir} (the unlearned model of run {@code runId}, already evaluated) and
+     * compares against {@code retainRun} as {@code evaluate} does. The fine-tuning and evaluation
+     * of the relearned model are runs of their own ({@code <run>-relearn}).
      */
-    public Summary run(String runId, String modelDir, String retainRun) throws Exception {
+    public Summary run(RelearnRequest request, String runId, String modelDir, String retainRun) throws Exception {
         RunIds.validate(runId);
         String relearnRun = runId + "-relearn";
-        long steps = config.getLong("eval.relearn.steps");
-        if (steps <= 0) {
-            throw new IllegalArgumentException("lethe.eval.relearn.steps must be > 0, got " + steps);
-        }
-        String split = config.getString("eval.relearn.split");
-        if (split.isBlank()) {
-            throw new IllegalArgumentException("lethe.eval.relearn.split must name the split to relearn on");
-        }
-        LetheConfig finetune = config.with(List.of(
-                "train.model=" + modelDir,
-                "train.dataset=" + config.getString("eval.dataset"),
-                "train.data_run_id=\"" + config.getString("eval.data_run_id") + "\"",
-                "train.splits=[" + split + "]",
-                "train.max_steps=" + steps,
-                "train.epochs=" + Math.max(1, steps),
-                "train.lr=" + config.getDouble("eval.relearn.lr"),
-                "train.batch_size=" + config.getInt("eval.relearn.batch_size"),
-                "train.micro_batch_size=" + config.getInt("eval.relearn.batch_size"),
-                "train.schedule=constant", "train.warmup_steps=0", "train.resume=false",
-                "train.output=" + store.root() + "/checkpoints/" + relearnRun));
-        FinetuneJob.Summary trained = new FinetuneJob(spark, store).run(FinetuneRequest.of(finetune), relearnRun);
-        new EvaluateJob(spark, store).run(EvaluateRequest.builder(config).step(steps).build(), relearnRun,
-                trained.checkpoint(), retainRun);
+        long steps = request.steps();
+        String split = request.split();
+        FinetuneRequest finetune = request.finetune(modelDir, store.root() + "/checkpoints/" + relearnRun);
+        FinetuneJob.Summary trained = runner.run(relearnRun, "finetune", finetune,
+                () -> new FinetuneJob(spark, store).run(finetune, relearnRun));
+        runner.run(relearnRun, "evaluate", request.evaluate(), () -> new EvaluateJob(spark, store)
+                .run(request.evaluate(), relearnRun, trained.checkpoint(), retainRun));
 
         ObjectNode before = JSON.createObjectNode();
         ObjectNode after = JSON.createObjectNode();

@@ -224,7 +224,8 @@ class EvaluateJobTest {
                 "eval.relearn.lr=1e-2", "eval.relearn.batch_size=4");
         EvaluateJob.Summary victim = new EvaluateJob(SPARK.session(), store).run(EvaluateRequest.of(c), "victim",
                 model.toString(), null);
-        RelearnJob.Summary attack = new RelearnJob(SPARK.session(), store, c).run("victim", model.toString(), null);
+        RelearnJob.Summary attack = new RelearnJob(SPARK.session(), store, "test").run(RelearnRequest.of(c), "victim",
+                model.toString(), null);
         assertEquals("victim-relearn", attack.relearnRunId());
         double before = victim.value("forget_probability");
         assertEquals(before, attack.before().get("forget_probability").asDouble(), 1e-12);
