@@ -62,28 +62,7 @@ public final class ContinualJob {
     public static final String LINEAGE = Tables.CONTINUAL_LINEAGE;
 
     /** The columns of {@code continual_lineage}; {@code run_id} (the store key) equals {@code request_id}. */
-    public static final StructType LINEAGE_SCHEMA = new StructType()
-            .add("request_id", DataTypes.StringType, false)
-            .add("sequence", DataTypes.IntegerType, false)
-            .add("parent_request_id", DataTypes.StringType, true)
-            .add("parent_checkpoint", DataTypes.StringType, false)
-            .add("checkpoint", DataTypes.StringType, false)
-            .add("weights_sha256", DataTypes.StringType, false)
-            .add("ref_model", DataTypes.StringType, false)
-            .add("method", DataTypes.StringType, false)
-            .add("selector", DataTypes.StringType, false)
-            .add("forget_samples", DataTypes.LongType, false)
-            .add("cumulative_forget_samples", DataTypes.LongType, false)
-            .add("retain_run_id", DataTypes.StringType, true)
-            .add("forget_quality", DataTypes.DoubleType, true)
-            .add("model_utility", DataTypes.DoubleType, true)
-            .add("forget_truth_ratio", DataTypes.DoubleType, true)
-            .add("forget_rouge_l_recall", DataTypes.DoubleType, true)
-            .add("forget_probability", DataTypes.DoubleType, true)
-            .add("continual_run_id", DataTypes.StringType, false)
-            .add("run_date", DataTypes.DateType, false)
-            .add("finished_at", DataTypes.TimestampType, false)
-            .add(TableStore.RUN_ID, DataTypes.StringType, false);
+    public static final StructType LINEAGE_SCHEMA = Tables.columns(Tables.CONTINUAL_LINEAGE);
 
     /** One applied request, as recorded in {@code continual_lineage}. */
     public record Step(String requestId, int sequence, String parentRequestId, String parentCheckpoint,

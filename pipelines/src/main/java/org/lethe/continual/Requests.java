@@ -31,19 +31,7 @@ public final class Requests {
     public enum Status { PENDING, RUNNING, SUCCEEDED, FAILED }
 
     /** The columns; {@code run_id} (the table store's key) equals {@code request_id}. */
-    public static final StructType SCHEMA = new StructType()
-            .add("request_id", DataTypes.StringType, false)
-            .add("submitted_at", DataTypes.TimestampType, false)
-            .add("dataset", DataTypes.StringType, false)
-            .add("selector", DataTypes.StringType, false)
-            .add("method", DataTypes.StringType, false)
-            .add("overrides", DataTypes.createArrayType(DataTypes.StringType, false), false)
-            .add("status", DataTypes.StringType, false)
-            .add("updated_at", DataTypes.TimestampType, false)
-            .add("continual_run_id", DataTypes.StringType, true)
-            .add("attempts", DataTypes.IntegerType, false)
-            .add("error", DataTypes.StringType, true)
-            .add(TableStore.RUN_ID, DataTypes.StringType, false);
+    public static final StructType SCHEMA = Tables.columns(Tables.REQUESTS);
 
     /** One request. */
     public record Request(String requestId, Instant submittedAt, String dataset, ForgetSelector selector, String method,

@@ -1,5 +1,6 @@
 package org.lethe.distributed;
 
+import org.lethe.store.Tables;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
@@ -12,20 +13,7 @@ import org.apache.spark.sql.types.StructType;
  */
 public final class TrainSteps {
 
-    public static final StructType SCHEMA = new StructType()
-            .add("run_id", DataTypes.StringType, false)
-            .add("step", DataTypes.LongType, false)
-            .add("epoch", DataTypes.IntegerType, false)
-            .add("loss", DataTypes.DoubleType, false)
-            .add("lr", DataTypes.DoubleType, false)
-            .add("grad_norm", DataTypes.DoubleType, false)
-            .add("tokens", DataTypes.LongType, false)
-            .add("seconds", DataTypes.DoubleType, false)
-            .add("job", DataTypes.StringType, true)
-            .add("forget_loss", DataTypes.DoubleType, true)
-            .add("retain_loss", DataTypes.DoubleType, true)
-            .add("terms", DataTypes.createMapType(DataTypes.StringType, DataTypes.DoubleType, false), true)
-            .add("compute_seconds", DataTypes.DoubleType, true);
+    public static final StructType SCHEMA = Tables.columns(Tables.TRAIN_STEPS);
 
     private TrainSteps() {}
 }

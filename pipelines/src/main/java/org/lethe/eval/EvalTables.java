@@ -120,27 +120,9 @@ public final class EvalTables {
     /** MUSE's PrivLeak of Min-K% between forget and holdout, relative to the retain run, in percent. */
     public static final String PRIVLEAK = "privleak";
 
-    public static final StructType SAMPLES_SCHEMA = new StructType()
-            .add("run_id", DataTypes.StringType, false)
-            .add("step", DataTypes.LongType, false)
-            .add("dataset", DataTypes.StringType, false)
-            .add("split", DataTypes.StringType, false)
-            .add("sample_id", DataTypes.StringType, false)
-            .add("metric", DataTypes.StringType, false)
-            .add("value", DataTypes.DoubleType, true)
-            .add("generation", DataTypes.StringType, true);
+    public static final StructType SAMPLES_SCHEMA = Tables.columns(Tables.EVAL_SAMPLES);
 
-    public static final StructType SUMMARY_SCHEMA = new StructType()
-            .add("run_id", DataTypes.StringType, false)
-            .add("step", DataTypes.LongType, false)
-            .add("dataset", DataTypes.StringType, false)
-            .add("split", DataTypes.StringType, true)
-            .add("metric", DataTypes.StringType, false)
-            .add("value", DataTypes.DoubleType, true)
-            .add("n", DataTypes.LongType, false)
-            .add("retain_run_id", DataTypes.StringType, true)
-            .add("missing_reason", DataTypes.StringType, true)
-            .add("depends_on", DataTypes.StringType, false);
+    public static final StructType SUMMARY_SCHEMA = Tables.columns(Tables.EVAL_SUMMARY);
 
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_]*");
 

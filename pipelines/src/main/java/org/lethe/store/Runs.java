@@ -26,20 +26,7 @@ public final class Runs {
     public static final String TABLE = Tables.RUNS;
 
     /** The columns of {@code runs}, in the order {@link TableStore#read} returns them. */
-    public static final StructType SCHEMA = new StructType()
-            .add("status", DataTypes.StringType, false)
-            .add("config_json", DataTypes.StringType, false)
-            .add("config_sha256", DataTypes.StringType, false)
-            .add("code_version", DataTypes.StringType, true)
-            .add("spark_app_id", DataTypes.StringType, true)
-            .add("model_fingerprint", DataTypes.StringType, true)
-            .add("data_fingerprint", DataTypes.StringType, true)
-            .add("started_at", DataTypes.TimestampType, false)
-            .add("heartbeat_at", DataTypes.TimestampType, true)
-            .add("ended_at", DataTypes.TimestampType, true)
-            .add("error", DataTypes.StringType, true)
-            .add(TableStore.RUN_ID, DataTypes.StringType, false)
-            .add("job", DataTypes.StringType, false);
+    public static final StructType SCHEMA = Tables.columns(Tables.RUNS);
 
     private static final Object WRITES = new Object();
 

@@ -49,7 +49,7 @@ import org.slf4j.LoggerFactory;
  * commit is a rename. One writer per (table, run) at a time.
  */
 public final class TableStore {
-    public static final String RUN_ID = "run_id";
+    public static final String RUN_ID = Tables.RUN_ID;
 
     private static final Logger LOG = LoggerFactory.getLogger(TableStore.class);
     private static final Pattern TABLE_NAME = Pattern.compile("[a-z][a-z0-9_]*");
@@ -110,6 +110,9 @@ public final class TableStore {
      */
     public void write(String table, Dataset<Row> rows, int keyDepth, String... partitionColumns) {
         checkTableName(table);
+        if (Tables.catalogued(table)) {
+            Tables.check(table, rows.schema());
+        }
         List<String> partitionBy = partitionColumns(table, rows.schema(), partitionColumns);
         if (keyDepth < 1 || keyDepth > partitionBy.size()) {
             throw new IllegalArgumentException("key depth " + keyDepth + " outside 1.." + partitionBy.size());
