@@ -115,7 +115,7 @@ public final class FinetuneJob {
             long perEpoch = EpochPlan.stepsPerEpoch(samples, training.batchSize());
             LrSchedule schedule = training.lrSchedule(training.warmupSteps(), perEpoch);
             LossObjective objective = new LossObjective(
-                    List.of(new LossObjective.Part("nll", false, "nll", Map.of(), 1.0)), 0, new long[1]);
+                    List.of(LossObjective.Part.of(false, "nll", 1.0, Map.of())), 0, new long[1]);
             TrainingLoop.Result result;
             try (DataParallelTrainer trainer = new DataParallelTrainer(spark, modelDir, request.modelSettings(),
                     request.trainer())) {

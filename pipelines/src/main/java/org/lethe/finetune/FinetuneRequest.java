@@ -60,11 +60,6 @@ public record FinetuneRequest(TrainingSettings training, String model, String in
         return v;
     }
 
-    /** The fingerprint of {@link #provenance()}, which checkpoints record in trainer_state.json. */
-    public String configSha256() {
-        return provenance.sha256();
-    }
-
     /** A builder deriving requests from {@code base}. */
     public static Builder builder(LetheConfig base) {
         return new Builder(base);

@@ -55,17 +55,34 @@ public final class LossObjective implements TrainingObjective {
     }
 
     /**
-     * One weighted term: {@code forget} terms come from the forget registry, others from the retain
-     * registry; {@code params} override the term's defaults.
+     * One part of the objective: a weighted term, read from the forget registry ({@code forget})
+     * or the retain one, with {@code params} overriding the term's defaults. Its label (train_steps'
+     * terms column, the JSON summary) is the term's name.
      */
-    public record Part(String label, boolean forget, String term, Map<String, Double> params, double coeff)
-            implements Serializable {
+    public record Part(boolean forget, WeightedTerm weighted, Map<String, Double> params) implements Serializable {
         public Part {
             params = Map.copyOf(params);
         }
 
+        /** A part of {@code coeff} x {@code term}. */
+        public static Part of(boolean forget, String term, double coeff, Map<String, Double> params) {
+            return new Part(forget, new WeightedTerm(term, coeff), params);
+        }
+
+        public String label() {
+            return weighted.term();
+        }
+
+        public String term() {
+            return weighted.term();
+        }
+
+        public double coeff() {
+            return weighted.coeff();
+        }
+
         LossTerm build() {
-            return forget ? LossTerms.forget(term, params) : LossTerms.retain(term, params);
+            return forget ? LossTerms.forget(term(), params) : LossTerms.retain(term(), params);
         }
     }
 

@@ -67,7 +67,7 @@ public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts,
         String forgetTerm = method.forgetTerm();
         double forgetCoeff = method.forgetCoeff();
         if (!forgetText.isBlank()) {
-            List<Weighted> f = weightedList("unlearn.forget_loss", forgetText);
+            List<WeightedTerm> f = weightedList("unlearn.forget_loss", forgetText);
             if (f.size() != 1) {
                 throw new IllegalArgumentException("lethe.unlearn.forget_loss: expected one term, got '" + forgetText + "'");
             }
@@ -82,14 +82,13 @@ public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts,
         }
         List<LossObjective.Part> parts = new ArrayList<>();
         LossTerm forget = build("unlearn.forget_loss", true, forgetTerm, params);
-        parts.add(new LossObjective.Part(forgetTerm, true, forgetTerm, params.getOrDefault(forgetTerm, Map.of()),
-                forgetCoeff));
+        parts.add(LossObjective.Part.of(true, forgetTerm, forgetCoeff, params.getOrDefault(forgetTerm, Map.of())));
 
         // Retain terms.
         String retainText = config.getString("unlearn.retain_loss");
-        List<Weighted> retain = new ArrayList<>();
+        List<WeightedTerm> retain = new ArrayList<>();
         if (retainText.isBlank()) {
-            method.retain().forEach(r -> retain.add(new Weighted(r.term(), r.coeff())));
+            retain.addAll(method.retain());
         } else if (!retainText.strip().equals("none")) {
             retain.addAll(weightedList("unlearn.retain_loss", retainText));
         }
@@ -98,13 +97,13 @@ public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts,
             throw new IllegalArgumentException("lethe.unlearn.retain_coeff must be >= 0 (or -1: 1), got " + rc);
         }
         List<LossTerm> terms = new ArrayList<>(List.of(forget));
-        for (Weighted w : retain) {
+        for (WeightedTerm w : retain) {
             if (w.term().equals("none")) {
                 continue;
             }
             terms.add(build("unlearn.retain_loss", false, w.term(), params));
-            parts.add(new LossObjective.Part(w.term(), false, w.term(), params.getOrDefault(w.term(), Map.of()),
-                    w.coeff() * (rc < 0 ? 1 : rc)));
+            parts.add(LossObjective.Part.of(false, w.term(), w.coeff() * (rc < 0 ? 1 : rc),
+                    params.getOrDefault(w.term(), Map.of())));
         }
         for (String named : params.keySet()) {
             if (parts.stream().noneMatch(p -> p.term().equals(named))) {
@@ -218,10 +217,8 @@ public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts,
         return training.warmupSteps() == -1 ? stepsPerEpoch : training.warmupSteps();
     }
 
-    private record Weighted(String term, double coeff) {}
-
-    private static List<Weighted> weightedList(String key, String text) {
-        List<Weighted> out = new ArrayList<>();
+    private static List<WeightedTerm> weightedList(String key, String text) {
+        List<WeightedTerm> out = new ArrayList<>();
         for (String piece : text.split("\\+(?![0-9])")) {
             Matcher m = WEIGHTED.matcher(piece);
             if (!m.matches()) {
@@ -240,7 +237,7 @@ public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts,
                     throw new IllegalArgumentException("lethe." + key + ": coefficient " + coeff + " must be >= 0");
                 }
             }
-            out.add(new Weighted(m.group(2), coeff));
+            out.add(new WeightedTerm(m.group(2), coeff));
         }
         return out;
     }

@@ -75,7 +75,7 @@ class DataParallelTrainerTest {
         }
         List<long[]> seqs = sequences();
         Dataset<Row> batch = batch(seqs);
-        LossObjective nll = new LossObjective(List.of(new LossObjective.Part("nll", false, "nll", Map.of(), 1.0)), 0,
+        LossObjective nll = new LossObjective(List.of(LossObjective.Part.of(false, "nll", 1.0, Map.of())), 0,
                 new long[1]);
         long[] counts = LossObjective.countsByStep(batch, nll.parts(), 8).get(0);
         long targets = seqs.stream().mapToLong(x -> x.length - 1).sum();

@@ -477,9 +477,9 @@ class LossTermValuesTest {
         TermValue f = ga.compute(in);
         TermValue r1 = nll.compute(in);
         TermValue r2 = kl.compute(in);
-        LossObjective objective = new LossObjective(List.of(new LossObjective.Part("ga", true, "ga", Map.of(), 0.5),
-                new LossObjective.Part("nll", false, "nll", Map.of(), 2.0),
-                new LossObjective.Part("kl", false, "kl", Map.of(), 3.0)), 0,
+        LossObjective objective = new LossObjective(List.of(LossObjective.Part.of(true, "ga", 0.5, Map.of()),
+                LossObjective.Part.of(false, "nll", 2.0, Map.of()),
+                LossObjective.Part.of(false, "kl", 3.0, Map.of())), 0,
                 new long[] {f.count(), r1.count(), r2.count()});
         // The per-term values a step reports are the terms' means (sum over the step's count).
         double[] means = {mean(f), mean(r1), mean(r2)};
