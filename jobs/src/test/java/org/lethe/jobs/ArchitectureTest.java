@@ -74,6 +74,23 @@ class ArchitectureTest {
         }).check(main);
     }
 
+    /** Composite jobs never write config text: only requests and their builders derive configs. */
+    @Test
+    void onlyRequestsDeriveConfigs() {
+        ArchRuleDefinition.classes().should(new ArchCondition<JavaClass>("derive a LetheConfig (with) only in "
+                + "org.lethe.config, a JobRequest or a RequestBuilder") {
+            @Override
+            public void check(JavaClass item, ConditionEvents events) {
+                for (JavaMethodCall call : item.getMethodCallsFromSelf()) {
+                    if (call.getTargetOwner().isEquivalentTo(LetheConfig.class) && call.getName().equals("with")
+                            && !mayDeriveConfig(call.getOrigin().getOwner())) {
+                        events.add(SimpleConditionEvent.violated(call, call.getDescription()));
+                    }
+                }
+            }
+        }).check(main);
+    }
+
     @Test
     void noJobSeesTheConfig() {
         ArchRuleDefinition.classes().that().haveSimpleNameEndingWith("Job").should(new ArchCondition<JavaClass>(
@@ -144,6 +161,16 @@ class ArchitectureTest {
     private static boolean readsConfig(JavaMethodCall call) {
         String name = call.getName();
         return call.getTargetOwner().isEquivalentTo(LetheConfig.class) && (name.startsWith("get") || name.equals("has"));
+    }
+
+    private static boolean mayDeriveConfig(JavaClass owner) {
+        for (JavaClass c = owner; c != null; c = c.getEnclosingClass().orElse(null)) {
+            if (c.getPackageName().equals("org.lethe.config") || c.isAssignableTo(org.lethe.job.JobRequest.class)
+                    || c.isAssignableTo(org.lethe.job.RequestBuilder.class)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Package org.lethe.config, or a static {@code of(LetheConfig, ...)} (and lambdas inside one). */
