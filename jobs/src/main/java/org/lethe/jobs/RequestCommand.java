@@ -9,7 +9,6 @@ import org.lethe.config.LetheConfig;
 import org.lethe.continual.ContinualRequest;
 import org.lethe.continual.ForgetSelector;
 import org.lethe.continual.Requests;
-import org.lethe.data.IngestedDataset;
 import org.lethe.store.TableStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

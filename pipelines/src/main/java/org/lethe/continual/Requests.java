@@ -3,7 +3,6 @@ package org.lethe.continual;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.lethe.data.IngestedDataset;
 import org.lethe.store.RunIds;

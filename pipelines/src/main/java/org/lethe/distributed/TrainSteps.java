@@ -1,7 +1,6 @@
 package org.lethe.distributed;
 
 import org.lethe.store.Tables;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /**

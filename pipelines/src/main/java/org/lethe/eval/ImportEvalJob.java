@@ -19,7 +19,6 @@ import org.lethe.eval.EvalTables.Summary;
 import org.lethe.store.Fingerprints;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
-import org.lethe.store.Tables;
 import org.lethe.job.JobResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
