@@ -80,7 +80,14 @@ class JobLifecycleTest {
                 throw new AssertionError("the re-run exited (" + child.exitValue() + ") before it was killed:\n"
                         + java.nio.file.Files.readString(log));
             }
-            Optional<RunRecord> r = runs.get("target", "finetune");
+            Optional<RunRecord> r;
+            try {
+                r = runs.get("target", "finetune");
+            } catch (RuntimeException e) {
+                // The child may be replacing its row (a heartbeat) while this JVM reads it: read again.
+                Thread.sleep(500);
+                continue;
+            }
             if (r.isPresent() && r.get().status() == RunStatus.RUNNING && !r.get().equals(earlier)) {
                 return r.get();
             }

@@ -155,10 +155,8 @@ public final class Report {
 
     /** Each run's jobs in start order: the unlearning method from the unlearn job's config, a status unless SUCCEEDED. */
     private static Map<String, RunInfo> runInfo(TableStore store) {
-        List<Row> rows = new Runs(store).read()
-                .select(col("run_id"), col("job"), col("status"), col("started_at"),
-                        get_json_object(col("config_json"), "$.lethe.unlearn.method").as("method"))
-                .collectAsList();
+        List<Row> rows = new Runs(store).collect(runs -> runs.select(col("run_id"), col("job"), col("status"),
+                col("started_at"), get_json_object(col("config_json"), "$.lethe.unlearn.method").as("method")));
         List<Row> sorted = new ArrayList<>(rows);
         sorted.sort(Comparator.comparing((Row r) -> r.getString(0))
                 .thenComparing(r -> startedAt(r.get(3)))

@@ -6,6 +6,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -51,12 +52,23 @@ public final class Runs {
         if (!store.exists(TABLE)) {
             return Optional.empty();
         }
-        List<Row> rows = read().where(col(TableStore.RUN_ID).equalTo(runId).and(col("job").equalTo(job))).collectAsList();
-        return rows.stream().findFirst().map(Runs::toRecord);
+        return collect(runs -> runs.where(col(TableStore.RUN_ID).equalTo(runId).and(col("job").equalTo(job))))
+                .stream().findFirst().map(Runs::toRecord);
     }
 
-    /** All rows of {@code runs}. */
-    public Dataset<Row> read() {
+    /**
+     * The rows {@code query} makes of {@code runs}, collected while no write of the table in this
+     * JVM is under way: a heartbeat replaces its run's files, and a lazy read spanning that
+     * replacement would miss them.
+     */
+    public List<Row> collect(UnaryOperator<Dataset<Row>> query) {
+        synchronized (WRITES) {
+            return query.apply(read()).collectAsList();
+        }
+    }
+
+    /** All rows of {@code runs}, lazily (tests; jobs use {@link #collect}). */
+    Dataset<Row> read() {
         return store.read(TABLE);
     }
 
