@@ -66,10 +66,19 @@ def main():
                     "--set", "unlearn.max_steps=3", "--set", "unlearn.batch_size=8", "--set", "unlearn.lr=1e-3",
                     "--set", "unlearn.resume=false", "--set", "unlearn.output=" + str(WORK / "ckpt" / ("ul-" + name))]
                    + set_args, env, WORK / f"ul-{name}.log")
+        lethe(["evaluate", "--root", str(root), "--run-id", "ev-" + name, "--model", ul["checkpoint"],
+               "--set", "eval.dataset=synth", "--set", "eval.max_samples=8", "--set", "eval.max_new_tokens=8",
+               "--set", "eval.step=0"] + set_args, env, WORK / f"ev-{name}.log")
+        values = subprocess.run([LETHE, "sql", "--root", str(root), "--csv", "SELECT split, sample_id, metric, value,"
+                                 " generation FROM eval_samples WHERE run_id = 'ev-" + name + "' ORDER BY split,"
+                                 " sample_id, metric"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                check=True).stdout
         rows.append({"setting": name, "env": " ".join(f"{k}={v}" for k, v in env.items()) + (" " if env and sets else "")
                      + " ".join(sets), "finetune_weights": sha(Path(ft["checkpoint"]) / "model.safetensors"),
                      "finetune_last_loss": repr(ft["last_loss"]), "unlearn_weights": sha(Path(ul["checkpoint"]) / "model.safetensors"),
-                     "unlearn_last_loss": repr(ul["last_loss"]), "seconds": round(time.time() - t0)})
+                     "unlearn_last_loss": repr(ul["last_loss"]),
+                     "eval_samples": hashlib.sha256(values.encode()).hexdigest()[:16] + f" ({values.count(chr(10)) - 1} values)",
+                     "seconds": round(time.time() - t0)})
         print(rows[-1], flush=True)
     results = HERE / "results"
     # --only re-measures some settings: the others keep their last measured rows.
@@ -86,13 +95,16 @@ def main():
         f.write("# Weights under simulated CPU environments (bench/numerics-matrix)\n\n")
         f.write(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.processor() or 'x86_64'}"
                 f" ({os.cpu_count()} cores; /proc/cpuinfo: {cpu()}). Seeded: demo-preset fine-tune, 4 steps of batch 16"
-                " (2 partitions), then npo, 3 steps of batch 8, each in its own JVM through bin/lethe.\n\n")
-        f.write("| setting | environment | finetune weights | = unset | unlearn weights | = unset | unlearn last loss |\n")
-        f.write("|---|---|---|---|---|---|---|\n")
+                " (2 partitions), then npo, 3 steps of batch 8, then evaluate of the unlearned model (8 items per set, 8"
+                " new tokens; every eval_samples value and generation hashed), each in its own JVM through bin/lethe.\n\n")
+        f.write("| setting | environment | finetune weights | = unset | unlearn weights | = unset | unlearn last loss"
+                " | eval_samples of the unlearned model | = unset |\n")
+        f.write("|---|---|---|---|---|---|---|---|---|\n")
         for r in rows:
             f.write(f"| {r['setting']} | {r['env'] or '(nothing set)'} | {r['finetune_weights']} | "
                     f"{r['finetune_weights'] == base['finetune_weights']} | {r['unlearn_weights']} | "
-                    f"{r['unlearn_weights'] == base['unlearn_weights']} | {r['unlearn_last_loss']} |\n")
+                    f"{r['unlearn_weights'] == base['unlearn_weights']} | {r['unlearn_last_loss']} | "
+                    f"{r.get('eval_samples', '')} | {r.get('eval_samples') == base.get('eval_samples')} |\n")
 
 
 def cpu():
