@@ -37,15 +37,24 @@ public final class ContinualCommand extends JobCommand {
         return "continual";
     }
 
+    private ContinualRequest request;
+
+    // Built once: the up-to-date check and the run read the same request.
+    private ContinualRequest request(LetheConfig config) {
+        if (request == null) {
+            request = ContinualRequest.of(config);
+        }
+        return request;
+    }
+
     @Override
     protected Optional<JobResult> upToDate(LetheConfig config, SparkSession spark, TableStore store, String runId) {
-        return new ContinualJob(spark, store, codeVersion()).nothingDue(ContinualRequest.of(config), date(), runId)
-                .map(s -> s);
+        return new ContinualJob(spark, store, codeVersion()).nothingDue(request(config), date(), runId).map(s -> s);
     }
 
     @Override
     protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
-        return new ContinualJob(spark, store, codeVersion()).run(ContinualRequest.of(config), date(), runId);
+        return new ContinualJob(spark, store, codeVersion()).run(request(config), date(), runId);
     }
 
     private LocalDate date() {

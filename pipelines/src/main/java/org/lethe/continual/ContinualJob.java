@@ -133,21 +133,24 @@ public final class ContinualJob {
         if (!new Requests(spark, store).due(s.data().dataset(), runDate).isEmpty()) {
             return Optional.empty();
         }
-        List<Step> lineage = lineage();
+        return Optional.of(idle(s, lineage(), runDate, runId));
+    }
+
+    private static Summary idle(ContinualRequest s, List<Step> lineage, LocalDate runDate, String runId) {
         String last = lineage.isEmpty() ? s.base() : lineage.get(lineage.size() - 1).checkpoint();
         LOG.info("continual {}: nothing due on or before {} for dataset {}", runId, runDate, s.data().dataset());
-        return Optional.of(new Summary(runId, runDate, List.of(), 0, last));
+        return new Summary(runId, runDate, List.of(), 0, last);
     }
 
     /** Applies the requests due on {@code runDate} (UTC day) as continual run {@code runId}. */
     public Summary run(ContinualRequest s, LocalDate runDate, String runId) throws Exception {
-        Optional<Summary> idle = nothingDue(s, runDate, runId);
-        if (idle.isPresent()) {
-            return idle.get();
-        }
+        RunIds.validate(runId);
         Requests requests = new Requests(spark, store);
         List<Requests.Request> due = requests.due(s.data().dataset(), runDate);
         List<Step> lineage = lineage();
+        if (due.isEmpty()) {
+            return idle(s, lineage, runDate, runId);
+        }
         // Every due request's settings are checked before any of them runs.
         for (Requests.Request r : due) {
             try {
