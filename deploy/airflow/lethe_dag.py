@@ -37,6 +37,11 @@ JAVA_OPTS = " ".join(
     + ["--add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
        "-Djdk.reflect.useDirectMethodHandle=false", "-Dai.djl.offline=true"])
 
+# The numeric pins of reproducible runs (conf/numerics.env; issue 17): the driver (env_vars below, for a
+# client-mode driver; appMasterEnv / driverEnv for a cluster-mode one) and every executor compute with
+# the same libtorch kernels. Leave them out only with lethe.model.reproducible = false in params.conf.
+NUMERIC_PINS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2"}
+
 SPARK_CONF = {
     "spark.driver.extraJavaOptions": JAVA_OPTS,
     "spark.executor.extraJavaOptions": JAVA_OPTS,
@@ -47,6 +52,9 @@ SPARK_CONF = {
     "spark.executor.cores": "4",
     "spark.task.cpus": "4",
 }
+for _name, _value in NUMERIC_PINS.items():
+    for _prefix in ("spark.executorEnv", "spark.yarn.appMasterEnv", "spark.kubernetes.driverEnv"):
+        SPARK_CONF[_prefix + "." + _name] = _value
 
 # Templated pieces (Jinja, rendered per run).
 RID = "{{ lethe_run_id(run_id) }}"
@@ -64,6 +72,7 @@ def lethe(task_id, *args, **kwargs):
         java_class="org.lethe.jobs.Lethe",
         conn_id="{{ params.spark_conn_id }}",
         conf=SPARK_CONF,
+        env_vars=dict(NUMERIC_PINS),
         application_args=list(args),
         name="lethe-" + task_id + "-" + RID,
         **kwargs,

@@ -75,14 +75,34 @@ public final class LetheConfig {
      * @throws LetheConfigException naming the key, its source and what was expected
      */
     public static LetheConfig load(Optional<Path> confFile, List<String> sets) {
-        Config merged = ConfigFactory.empty();
+        Config merged = environmentDefaults(System.getenv());
         if (confFile.isPresent()) {
-            merged = parseFile(confFile.get());
+            merged = parseFile(confFile.get()).withFallback(merged);
         }
         for (String set : sets) {
             merged = parseSet(set).withFallback(merged);
         }
         return validated(merged);
+    }
+
+    /** The variable with which launchers and users opt out of pinned numerics. */
+    public static final String REPRODUCIBLE_VARIABLE = "LETHE_REPRODUCIBLE";
+
+    /**
+     * The defaults the environment sets below any file or {@code --set}: {@code LETHE_REPRODUCIBLE=0}
+     * (with which the launchers skip the numeric pins) makes {@code lethe.model.reproducible = false}
+     * and {@code lethe.model.threads = 0} (all cores) the defaults; unset or {@code 1} changes nothing.
+     */
+    static Config environmentDefaults(java.util.Map<String, String> env) {
+        String value = env.get(REPRODUCIBLE_VARIABLE);
+        if (value == null || value.equals("1")) {
+            return ConfigFactory.empty();
+        }
+        if (!value.equals("0")) {
+            throw new LetheConfigException(REPRODUCIBLE_VARIABLE + ": expected 0 or 1 but got '" + value + "'");
+        }
+        return ConfigFactory.parseMap(java.util.Map.of(ROOT + ".model.reproducible", false, ROOT + ".model.threads", 0),
+                "environment " + REPRODUCIBLE_VARIABLE + "=0");
     }
 
     /** {@code overrides} on top of reference.conf, resolved, typed and checked. */
@@ -159,6 +179,11 @@ public final class LetheConfig {
     /** Torch intra-op threads; 0 means the engine's default. */
     public int modelThreads() {
         return getInt("model.threads");
+    }
+
+    /** Whether jobs hold every computation to the pinned numeric environment (NumericGuard). */
+    public boolean modelReproducible() {
+        return getBoolean("model.reproducible");
     }
 
     public int generateMaxNewTokens() {
@@ -271,6 +296,10 @@ public final class LetheConfig {
             problems.add("lethe.model.device: expected a DJL device name such as cpu, gpu or gpu:0 but got '" + device + "'");
         }
         checkAtLeast("model.threads", 0, problems);
+        if (problems.isEmpty() && modelReproducible() && modelThreads() == 0) {
+            problems.add("lethe.model.threads = 0 takes each machine's core count, so results would depend on the"
+                    + " machine: with lethe.model.reproducible = true set a count (the default is 2)");
+        }
         checkAtLeast("generate.max_new_tokens", 1, problems);
         if (sparkAppName().isBlank()) {
             problems.add("lethe.spark.app_name: expected a non-empty name");

@@ -3,6 +3,7 @@ package org.lethe.distributed;
 import org.lethe.model.LanguageModel;
 import org.lethe.model.LoraSettings;
 import org.lethe.model.ModelSettings;
+import org.lethe.model.NumericGuard;
 
 import java.nio.file.Paths;
 import java.util.Map;
@@ -11,7 +12,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The model of a training run, loaded once per executor JVM and kept at the parameter version the
  * driver last broadcast: a task whose snapshot version differs from the cached one (a new step, a
- * replacement executor, a retried task) copies the snapshot in before computing.
+ * replacement executor, a retried task) copies the snapshot in before computing. Every use, on
+ * whichever task thread, applies the thread pin and holds the executor to the driver's numeric
+ * environment ({@link NumericGuard#enter}).
  */
 public final class ExecutorModelCache {
 
@@ -35,6 +38,7 @@ public final class ExecutorModelCache {
      */
     public static LanguageModel get(String key, String modelDir, ModelSettings settings, LoraSettings lora,
             ParameterSnapshot snapshot) {
+        NumericGuard.enter(settings.threads());
         Entry e = MODELS.computeIfAbsent(key, k -> new Entry(load(modelDir, settings, lora)));
         synchronized (e) {
             if (e.version != snapshot.version()) {
@@ -72,6 +76,7 @@ public final class ExecutorModelCache {
      * on first use and never changed.
      */
     public static LanguageModel frozen(String key, String modelDir, ModelSettings settings) {
+        NumericGuard.enter(settings.threads());
         return MODELS.computeIfAbsent(key, k -> new Entry(LanguageModel.load(Paths.get(modelDir), settings))).lm;
     }
 

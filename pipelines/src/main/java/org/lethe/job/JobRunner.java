@@ -2,6 +2,7 @@ package org.lethe.job;
 
 import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
+import org.lethe.model.NumericGuard;
 import org.lethe.store.RunIds;
 import org.lethe.store.RunRecord;
 import org.lethe.store.RunStatus;
@@ -22,9 +23,13 @@ import java.util.concurrent.TimeUnit;
  * Runs one job of one run and keeps its {@code runs} row true, for jobs started from the command
  * line and for the jobs a composite job (demo, continual, relearn) runs inside its own Spark
  * application alike: a RUNNING row when the job starts (start time, heartbeat time, Spark
- * application id), a heartbeat every {@link #heartbeat()} while it runs, then SUCCEEDED with the
- * fingerprints of its result, or FAILED with the error (which is rethrown). A job killed outright
- * leaves its RUNNING row with its last heartbeat, never an older SUCCEEDED one.
+ * application id, numeric environment), a heartbeat every {@link #heartbeat()} while it runs, then
+ * SUCCEEDED with the fingerprints of its result, or FAILED with the error (which is rethrown). A job
+ * killed outright leaves its RUNNING row with its last heartbeat, never an older SUCCEEDED one.
+ *
+ * <p>Every job runs under its config's {@link NumericGuard}: the driver's numeric environment is
+ * checked before anything is written (an unpinned driver of a reproducible job fails here, with no
+ * row) and every task that computes with a model is held to it.
  *
  * <p>A re-run that finds nothing to do ({@link #runUnlessUpToDate}) writes nothing at all, not
  * even RUNNING. Heartbeats and the final row never overlap: the final row is written only after
@@ -122,8 +127,15 @@ public final class JobRunner {
             LOG.info("{} {}: nothing to do; its runs row stays as it was", job, runId);
             return done.get();
         }
-        RunRecord running = RunRecord.started(runId, job, provenance.toJson(), provenance.sha256(), codeVersion,
-                spark.sparkContext().applicationId(), startedAt);
+        try (NumericGuard.Scope numerics = NumericGuard.of(provenance).enterDriver(spark.sparkContext())) {
+            return recorded(RunRecord.started(runId, job, provenance.toJson(), provenance.sha256(), codeVersion,
+                    spark.sparkContext().applicationId(), startedAt).withNumerics(numerics.environment().toJson()),
+                    done, work);
+        }
+    }
+
+    /** Records {@code running}, heartbeats while the work runs, then records how it ended. */
+    private <T extends JobResult> T recorded(RunRecord running, Optional<T> done, Work<T> work) throws Exception {
         Heartbeat beat = new Heartbeat(running);
         runs.record(running);
         ScheduledFuture<?> scheduled = HEARTBEATS.scheduleWithFixedDelay(beat, heartbeat.toMillis(),

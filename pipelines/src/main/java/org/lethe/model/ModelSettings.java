@@ -3,7 +3,6 @@ package org.lethe.model;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.jni.JniUtils;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
@@ -78,7 +77,8 @@ public record ModelSettings(String device, String dtype, int threads) implements
     }
 
     /**
-     * Starts the PyTorch engine, applies the thread setting and resolves the device. The rule:
+     * Starts the PyTorch engine, applies the thread setting (and, in a task, holds it to the driver's
+     * numeric environment: {@link NumericGuard#enter}) and resolves the device. The rule:
      * <ul>
      * <li>{@code cpu}: the CPU.
      * <li>{@code gpu}: in a Spark task that Spark assigned a GPU ({@code spark.task.resource.gpu.amount}),
@@ -93,9 +93,7 @@ public record ModelSettings(String device, String dtype, int threads) implements
      */
     public Device resolveDevice() {
         Engine engine = Engine.getEngine("PyTorch");
-        if (threads > 0 && JniUtils.getNumThreads() != threads) {
-            JniUtils.setNumThreads(threads);
-        }
+        NumericGuard.enter(threads);
         String name = device.toLowerCase(Locale.ROOT);
         if (name.equals("cpu")) {
             return Device.cpu();

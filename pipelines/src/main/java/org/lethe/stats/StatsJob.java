@@ -245,6 +245,7 @@ public final class StatsJob {
     private static final Map<String, LanguageModel> MODELS = new ConcurrentHashMap<>();
 
     private static LanguageModel model(String key, String modelDir, ModelSettings settings, LoraSettings lora) {
+        org.lethe.model.NumericGuard.enter(settings.threads());
         return MODELS.computeIfAbsent(key, k -> ExecutorModelCache.load(modelDir, settings, lora));
     }
 

@@ -41,7 +41,8 @@ public final class Runs {
         Row row = RowFactory.create(r.status().name(), r.configJson(), r.configSha256(), r.codeVersion(),
                 r.sparkAppId(), r.modelFingerprint(), r.dataFingerprint(), Timestamp.from(r.startedAt()),
                 r.heartbeatAt() == null ? null : Timestamp.from(r.heartbeatAt()),
-                r.endedAt() == null ? null : Timestamp.from(r.endedAt()), r.error(), r.runId(), r.job());
+                r.endedAt() == null ? null : Timestamp.from(r.endedAt()), r.error(), r.numericsJson(), r.runId(),
+                r.job());
         synchronized (WRITES) {
             store.write(TABLE, store.spark().createDataFrame(List.of(row), SCHEMA), 2, "job");
         }
@@ -75,9 +76,14 @@ public final class Runs {
     private static RunRecord toRecord(Row row) {
         return new RunRecord(row.getAs(TableStore.RUN_ID), row.getAs("job"), RunStatus.valueOf(row.getAs("status")),
                 row.getAs("config_json"), row.getAs("config_sha256"), row.getAs("code_version"), row.getAs("spark_app_id"),
-                row.getAs("model_fingerprint"), row.getAs("data_fingerprint"), instant(row.getAs("started_at")),
-                instant(java.util.Arrays.asList(row.schema().fieldNames()).contains("heartbeat_at")
-                        ? row.getAs("heartbeat_at") : null), instant(row.getAs("ended_at")), row.getAs("error"));
+                optional(row, "numerics_json"), row.getAs("model_fingerprint"), row.getAs("data_fingerprint"),
+                instant(row.getAs("started_at")), instant(optional(row, "heartbeat_at")), instant(row.getAs("ended_at")),
+                row.getAs("error"));
+    }
+
+    /** A column added after the table's first rows: null in a table written before it. */
+    private static <T> T optional(Row row, String column) {
+        return java.util.Arrays.asList(row.schema().fieldNames()).contains(column) ? row.getAs(column) : null;
     }
 
     // Timestamp normally; Instant when spark.sql.datetime.java8API.enabled is set.

@@ -145,6 +145,7 @@ public final class Tables {
                     .add("heartbeat_at", DataTypes.TimestampType, true)
                     .add("ended_at", DataTypes.TimestampType, true)
                     .add("error", DataTypes.StringType, true)
+                    .add("numerics_json", DataTypes.StringType, true)
                     .add(RUN_ID, DataTypes.StringType, false)
                     .add("job", DataTypes.StringType, false)),
             Map.entry(REQUESTS, new StructType()

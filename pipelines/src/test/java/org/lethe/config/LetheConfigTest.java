@@ -35,7 +35,8 @@ class LetheConfigTest {
         LetheConfig config = LetheConfig.defaults();
         assertEquals("cpu", config.modelDevice());
         assertEquals("float32", config.modelDtype());
-        assertEquals(0, config.modelThreads());
+        assertEquals(2, config.modelThreads());
+        assertTrue(config.modelReproducible());
         assertEquals(200, config.generateMaxNewTokens());
         assertEquals("lethe", config.sparkAppName());
         assertEquals(Optional.empty(), config.storeRoot());
@@ -60,6 +61,22 @@ class LetheConfigTest {
         assertEquals(50, config.generateMaxNewTokens());      // file over reference
         assertEquals("cpu", config.modelDevice());            // reference
         assertEquals(Optional.of("/data/t"), config.storeRoot());
+    }
+
+    @Test
+    void reproducibleRunsNeedAFixedThreadCountAndLetheReproducible0UnpinsTheDefaults() {
+        assertTrue(loadFails(Optional.empty(), "model.threads=0").getMessage().contains(
+                "lethe.model.threads = 0 takes each machine's core count"));
+        LetheConfig unpinned = LetheConfig.load(Optional.empty(), List.of("model.reproducible=false", "model.threads=0"));
+        assertEquals(0, unpinned.modelThreads());
+
+        assertTrue(LetheConfig.environmentDefaults(java.util.Map.of()).isEmpty());
+        assertTrue(LetheConfig.environmentDefaults(java.util.Map.of("LETHE_REPRODUCIBLE", "1")).isEmpty());
+        com.typesafe.config.Config off = LetheConfig.environmentDefaults(java.util.Map.of("LETHE_REPRODUCIBLE", "0"));
+        assertEquals(false, off.getBoolean("lethe.model.reproducible"));
+        assertEquals(0, off.getInt("lethe.model.threads"));
+        assertTrue(assertThrows(LetheConfigException.class, () -> LetheConfig.environmentDefaults(
+                java.util.Map.of("LETHE_REPRODUCIBLE", "no"))).getMessage().contains("LETHE_REPRODUCIBLE: expected 0 or 1"));
     }
 
     @Test

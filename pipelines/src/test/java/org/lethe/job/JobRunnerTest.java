@@ -58,6 +58,11 @@ class JobRunnerTest {
         assertEquals(SPARK.session().sparkContext().applicationId(), running.sparkAppId());
         assertEquals(CONFIG.sha256(), running.configSha256());
         assertEquals("v1", running.codeVersion());
+        // The driver's numeric environment: the pins pom.xml's surefire sets, and the default thread count.
+        org.lethe.model.NumericEnvironment numerics = org.lethe.model.NumericEnvironment.fromJson(running.numericsJson());
+        assertEquals("avx2", numerics.cpuCapability());
+        assertEquals("AVX2", numerics.mklCbwr());
+        assertEquals(2, numerics.threads());
 
         RunRecord done = runs.get("a", "unlearn").orElseThrow();
         assertEquals(RunStatus.SUCCEEDED, done.status());

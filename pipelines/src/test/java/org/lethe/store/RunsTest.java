@@ -53,7 +53,7 @@ class RunsTest {
     @Test
     void inconsistentRecordsAreRejected() {
         assertThrows(IllegalArgumentException.class, () -> new RunRecord("a", "unlearn", RunStatus.SUCCEEDED, "{}", "x",
-                null, null, null, null, START, END, END, "error on success"));
+                null, null, null, null, null, START, END, END, "error on success"));
         assertThrows(IllegalArgumentException.class, () -> started("a b", "unlearn"));
     }
 }
