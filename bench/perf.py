@@ -84,10 +84,15 @@ def ref_env():
     return env
 
 
-def lethe(*args, out=None):
+def lethe(*args, out=None, pinned=True):
     # bench/run's fixed, pre-touched heap (1 GiB: under local[*] parameters and gradients stay native;
     # bench-25m needed 3 GiB before that, for its 94 MB gradients and snapshot on the heap).
-    env = dict(os.environ, BENCH_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch")
+    # bench/run pins the numerics as bin/lethe does (conf/numerics.env) unless LETHE_REPRODUCIBLE=0.
+    env = dict(os.environ, BENCH_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch",
+               LETHE_REPRODUCIBLE="1" if pinned else "0")
+    if not pinned:
+        env.pop("ATEN_CPU_CAPABILITY", None)
+        env.pop("MKL_CBWR", None)
     return sh([os.path.join(HERE, "run"), "PerfBench"] + [str(a) for a in args], out=out, env=env)
 
 
@@ -181,13 +186,13 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--only", default="", help="comma-separated parts: peak,demo,demo1s,m25,eval,pad")
+    p.add_argument("--only", default="", help="comma-separated parts: peak,demo,demo1s,m25,eval,pad,pinning")
     p.add_argument("--summary-only", action="store_true", help="rewrite the summary from target/bench/raw")
     a = p.parse_args()
     if a.summary_only:
         summarize(json.load(open(os.path.join(RAW, "results.json"))), a.threads)
         return
-    parts = set(a.only.split(",")) if a.only else {"peak", "demo", "demo1s", "m25", "eval", "pad"}
+    parts = set(a.only.split(",")) if a.only else {"peak", "demo", "demo1s", "m25", "eval", "pad", "pinning"}
     prepare()
     t = a.threads
     results = {}
@@ -279,6 +284,38 @@ def main():
             results["eval/" + model]["lethe"].update({k: rate(le[:1], k)
                                                       for k in ("generate_batch_cache", "generate_batch_nocache")})
             save()
+    if "pinning" in parts:
+        # Issue 17: Lethe pinned (ATEN_CPU_CAPABILITY=avx2, MKL_CBWR=AVX2; the same thread count) against
+        # Lethe on this CPU's own kernels, alternating runs.
+        pin = {}
+        for name, model, batch, micro in (("demo1s", "demo", 128, 32), ("m25", "bench-25m", 16, 8)):
+            rows = os.path.join(WORK, "rows-%s-%dx%d.jsonl" % (model, batch, micro))
+            if not os.path.exists(rows):
+                lethe("export", os.path.join(WORK, "tables"), os.path.join(WORK, model), batch, micro, 6, rows)
+            runs = {True: [], False: []}
+            for i in range(a.reps):
+                for pinned in (True, False):
+                    wait_for_quiet()
+                    l = lethe("unlearn", os.path.join(WORK, "tables"), os.path.join(WORK, model), "grad_diff", batch,
+                              micro, 6 if model == "demo" else 5, 2, t, "1e-3" if model == "demo" else "1e-4",
+                              pinned=pinned, out=os.path.join(RAW, "pin-%s-%s-%d.json" % (name, pinned, i)))
+                    runs[pinned].append(run_stats(l["steps"])["tokens_per_s"])
+            pin["unlearn_grad_diff_%s_%dx%d" % (model, batch, micro)] = {
+                "pinned": med(runs[True]), "unpinned": med(runs[False]), "runs": runs}
+        rows = os.path.join(WORK, "rows-demo-64x32.jsonl")
+        if not os.path.exists(rows):
+            lethe("export", os.path.join(WORK, "tables"), os.path.join(WORK, "demo"), 64, 32, 6, rows)
+        ev = {True: [], False: []}
+        for i in range(max(1, a.reps - 1)):
+            for pinned in (True, False):
+                wait_for_quiet()
+                ev[pinned].append(lethe("eval", os.path.join(WORK, "demo"), rows, t, 32, 200, 4, 8, pinned=pinned,
+                                        out=os.path.join(RAW, "pin-eval-%s-%d.json" % (pinned, i))))
+        for key in ("score", "generate_cache", "generate_batch_cache"):
+            rate = {p: med([r[key + "_tokens"] / r[key + "_seconds"] for r in ev[p]]) for p in (True, False)}
+            pin["eval_%s_demo" % key] = {"pinned": rate[True], "unpinned": rate[False]}
+        results["pinning"] = pin
+        save()
     results["loads"] = results.get("loads", []) + LOADS
     save()
     summarize(results, t)
@@ -357,6 +394,9 @@ def summarize(results, threads):
         if pd:
             row("padding_fixed_%d_vs_per_micro_batch_%s" % (pd["length"], models[model]), "", pd["fixed"] / pd["dynamic"],
                 "x tokens/s (reference, grad_diff)", True)
+    for key, p in sorted(results.get("pinning", {}).items()):
+        row("pinned_vs_unpinned_tokens_per_s_" + key, p["pinned"], p["unpinned"],
+            "tokens/s (Lethe pinned | Lethe unpinned, this CPU's kernels)", True)
     any_run = next((results[k] for k in results if k.startswith(("m25/", "demo1s/", "demo/"))), None)
     if any_run:
         row("torch_threads", any_run["torch_threads"], any_run["ref_threads"], "threads", True)

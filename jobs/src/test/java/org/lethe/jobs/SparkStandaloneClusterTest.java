@@ -15,6 +15,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -28,8 +29,9 @@ import org.lethe.testing.TinyModels;
  * A real Spark standalone cluster (a master and two 1-core workers as separate JVMs on 127.0.0.1)
  * runs the spark-submit jar through deploy/lethe-submit: ingest, unlearn and evaluate give what the
  * embedded local[*] run gives (weights bitwise, as the unlearning partition test), also when an
- * executor JVM is killed in the middle of unlearn; and a job asking for a (fake) GPU is scheduled on
- * it and fails naming lethe.model.device because CUDA is unavailable here. Runs in the
+ * executor JVM is killed in the middle of unlearn; a job asking for a (fake) GPU is scheduled on
+ * it and fails naming lethe.model.device because CUDA is unavailable here; and an executor told
+ * another ATen CPU capability than the driver's fails the first step, naming both. Runs in the
  * integration-test phase after the jar is built: {@code mvn -B verify}, or {@code mvn -o -B -pl
  * pipelines,spark-runtime,jobs verify -Dtest=SparkStandaloneClusterTest -Dsurefire.failIfNoSpecifiedTests=false}.
  */
@@ -243,6 +245,26 @@ class SparkStandaloneClusterTest {
         assertTrue(r.err().contains("lethe evaluate: error: ") && r.err().contains("lethe.model.device = 'gpu': Spark"
                 + " assigned this task GPU address 0 (spark.task.resource.gpu.amount), but the PyTorch engine sees no"
                 + " GPU: CUDA is unavailable"), r.err());
+    }
+
+    @Test
+    void anExecutorInAnotherNumericEnvironmentThanTheDriverFailsTheStepNamingBothValues() throws Exception {
+        Path root = tmp.resolve("numerics");
+        Cli ingest = Cli.run(args("ingest", "--format", "tofu", "--input", bench, "--root", root, "--dataset", "synth")
+                .toArray(String[]::new));
+        assertEquals(0, ingest.status(), ingest.err());
+        // deploy/lethe-submit pins the driver and the executors; this node's executors are then told otherwise.
+        Cli r = onCluster("numerics", List.of("--conf", "spark.executorEnv.ATEN_CPU_CAPABILITY=default",
+                "--conf", "spark.task.maxFailures=1"),
+                args("unlearn", "--root", root, "--run-id", "n", "--set", "unlearn.model=" + model, UNLEARN));
+        mark("unlearn with a mis-set executor");
+        assertEquals(1, r.status(), r.err());
+        assertEquals("", r.out());
+        assertTrue(r.err().contains("lethe unlearn: error: "), r.err());
+        assertTrue(Pattern.compile("executor \\d+ \\(host 127\\.0\\.0\\.1\\) computes in another numeric environment"
+                + " than the driver: ATen CPU capability \\(ATEN_CPU_CAPABILITY\\): 'default' on executor \\d+ \\(host"
+                + " 127\\.0\\.0\\.1\\), 'avx2' on the driver").matcher(r.err()).find(), r.err());
+        assertTrue(!r.err().contains("unlearn n: step 1/"), "no step was taken: " + r.err());
     }
 
     private static JsonNode json(String text) throws IOException {

@@ -112,28 +112,26 @@ public record NumericGuard(boolean reproducible, int threads) {
         boolean reproducible = Boolean.parseBoolean(driver.substring(0, space));
         NumericEnvironment expected = NumericEnvironment.fromJson(driver.substring(space + 1));
         String where = where();
-        if (reproducible) {
-            List<String> problems = NumericEnvironment.unpinned();
-            if (!problems.isEmpty()) {
-                throw new IllegalStateException("lethe.model.reproducible = true, but on " + where + " "
-                        + String.join("; ", problems) + ": set spark.executorEnv." + NumericEnvironment.ATEN
-                        + " and spark.executorEnv." + NumericEnvironment.MKL + " (deploy/spark-defaults-cpu.conf) to "
-                        + pinsText());
-            }
-        }
         List<String> differences = NumericEnvironment.current().differences(expected, "on " + where, "on the driver");
-        if (differences.isEmpty()) {
+        List<String> unpinned = reproducible ? NumericEnvironment.unpinned() : List.of();
+        if (differences.isEmpty() && unpinned.isEmpty()) {
             return;
         }
-        String message = where + " computes in another numeric environment than the driver: "
-                + String.join("; ", differences);
-        if (reproducible) {
-            throw new IllegalStateException(message + ". Its results would differ from the driver's and the other"
-                    + " executors'; set the same variables on every node (spark.executorEnv.*)");
+        String message = differences.isEmpty() ? "" : where + " computes in another numeric environment than the"
+                + " driver: " + String.join("; ", differences);
+        if (!reproducible) {
+            if (WARNED.add(message)) {
+                LOG.warn("{} (lethe.model.reproducible = false: going on)", message);
+            }
+            return;
         }
-        if (WARNED.add(message)) {
-            LOG.warn("{} (lethe.model.reproducible = false: going on)", message);
+        if (!unpinned.isEmpty()) {
+            message += (message.isEmpty() ? "lethe.model.reproducible = true, but on " + where + " " : "; and here ")
+                    + String.join("; ", unpinned);
         }
+        throw new IllegalStateException(message + ". Its results would differ from the driver's; set spark.executorEnv."
+                + NumericEnvironment.ATEN + " and spark.executorEnv." + NumericEnvironment.MKL + " to " + pinsText()
+                + " on every node (deploy/spark-defaults-cpu.conf), or lethe.model.reproducible = false");
     }
 
     /** This executor, as an error names it. */
