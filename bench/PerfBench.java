@@ -75,11 +75,15 @@ public final class PerfBench {
 
     private static List<String> sets(String root, String model, String method, int batch, int micro, int steps,
             int partitions, int threads, String lr, Path out) {
-        return new ArrayList<>(List.of("store.root=" + root, "unlearn.dataset=synth", "unlearn.model=" + model,
+        List<String> sets = new ArrayList<>(List.of("store.root=" + root, "unlearn.dataset=synth", "unlearn.model=" + model,
                 "unlearn.method=" + method, "unlearn.batch_size=" + batch, "unlearn.micro_batch_size=" + micro,
                 "unlearn.max_steps=" + steps, "unlearn.epochs=9", "unlearn.partitions=" + partitions,
                 "model.threads=" + threads, "unlearn.lr=" + lr, "unlearn.schedule=constant", "unlearn.warmup_steps=0",
                 "unlearn.resume=false", "unlearn.output=" + out));
+        if (threads == 0) {
+            sets.add("model.reproducible=false"); // the engine's default thread count is the machine's
+        }
+        return sets;
     }
 
     static void unlearn(String root, String model, String method, int batch, int micro, int steps, int partitions,

@@ -312,16 +312,41 @@ def main():
                 ev[pinned].append(lethe("eval", os.path.join(WORK, "demo"), rows, t, 32, 200, 4, 8, pinned=pinned,
                                         out=os.path.join(RAW, "pin-eval-%s-%d.json" % (pinned, i))))
         for key in ("score", "generate_cache", "generate_batch_cache"):
-            rate = {p: med([r[key + "_tokens"] / r[key + "_seconds"] for r in ev[p]]) for p in (True, False)}
-            pin["eval_%s_demo" % key] = {"pinned": rate[True], "unpinned": rate[False]}
+            runs = {p: [r[key + "_tokens"] / r[key + "_seconds"] for r in ev[p]] for p in (True, False)}
+            pin["eval_%s_demo" % key] = {"pinned": med(runs[True]), "unpinned": med(runs[False]), "runs": runs}
         results["pinning"] = pin
         save()
+        write_pinning(pin, t)
     results["loads"] = results.get("loads", []) + LOADS
     save()
     summarize(results, t)
 
 
 # ----------------------------------------------------------------------------- summary
+
+def write_pinning(pin, threads):
+    """bench/results/pinning.md: Lethe's throughput with and without the numeric pins (issue 17)."""
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    loads = [float(x[0]) for x in LOADS]
+    with open(os.path.join(HERE, "results", "pinning.md"), "w") as f:
+        f.write("# Throughput with and without the numeric pins (`bench/perf --only pinning`)\n\n")
+        f.write("%s UTC, %d cores (%s), %d torch threads both ways. Pinned: `ATEN_CPU_CAPABILITY=avx2`, "
+                "`MKL_CBWR=AVX2` (what bin/lethe sets); unpinned: `LETHE_REPRODUCIBLE=0`, this CPU's own "
+                "kernels. Runs alternate pinned / unpinned; medians (tokens/s), every run listed. 1-min load "
+                "average before each run: %s to %s.\n\n"
+                % (datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), os.cpu_count(), cpu, threads,
+                   min(loads) if loads else "?", max(loads) if loads else "?"))
+        f.write("| measurement | pinned | unpinned | pinned / unpinned | pinned runs | unpinned runs |\n"
+                "|---|---|---|---|---|---|\n")
+        for key, p in sorted(pin.items()):
+            runs = p.get("runs", {})
+            fmt = lambda xs: ", ".join("%.0f" % x for x in xs)
+            f.write("| %s | %.0f | %.0f | %.3f | %s | %s |\n" % (key, p["pinned"], p["unpinned"],
+                                                                 p["pinned"] / p["unpinned"],
+                                                                 fmt(runs.get(True, runs.get("true", []))),
+                                                                 fmt(runs.get(False, runs.get("false", [])))))
+    log("wrote bench/results/pinning.md")
+
 
 def summarize(results, threads):
     rows = []

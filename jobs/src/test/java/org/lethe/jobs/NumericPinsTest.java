@@ -20,7 +20,7 @@ import org.lethe.model.NumericEnvironment;
 /**
  * Every copy of the numeric pins equals the one the jobs check ({@link NumericEnvironment#PINS}):
  * conf/numerics.env (which bin/lethe and deploy/lethe-submit read), the spark-defaults files, the
- * Airflow DAG and pom.xml's surefire; and deploy/lethe-submit passes them to the driver and every
+ * Airflow DAG, the Kubernetes example and pom.xml's surefire; and deploy/lethe-submit passes them to the driver and every
  * executor, or, with LETHE_REPRODUCIBLE=0, passes none (run against a stand-in spark-submit that
  * prints what it was given).
  */
@@ -53,6 +53,11 @@ class NumericPinsTest {
             dagPins.put(entry.group(1), entry.group(2));
         }
         assertEquals(PINS, dagPins, "lethe_dag.py");
+        String k8s = Files.readString(REPO.resolve("deploy/kubernetes/lethe-unlearn.yaml"));
+        for (Map.Entry<String, String> pin : PINS.entrySet()) {
+            String env = "- {name: " + pin.getKey() + ", value: \"" + pin.getValue() + "\"}";
+            assertEquals(2, k8s.split(Pattern.quote(env), -1).length - 1, "lethe-unlearn.yaml: driver and executor " + env);
+        }
         String pom = Files.readString(REPO.resolve("pom.xml"));
         for (Map.Entry<String, String> pin : PINS.entrySet()) {
             assertTrue(pom.contains("<" + pin.getKey() + ">" + pin.getValue() + "</" + pin.getKey() + ">"), "pom.xml: " + pin);
