@@ -37,6 +37,7 @@ public final class EmbeddedSpark implements AutoCloseable {
         }
         conf.setIfMissing("spark.ui.enabled", "false");
         conf.setIfMissing("spark.sql.session.timeZone", "UTC");
+        org.lethe.store.DeltaSession.configure(conf);
         SparkSession session = SparkSession.builder().config(conf).getOrCreate();
         LOG.info("spark {}: master {}, application {}", session.version(), session.sparkContext().master(),
                 session.sparkContext().applicationId());

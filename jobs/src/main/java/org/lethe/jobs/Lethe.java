@@ -60,7 +60,8 @@ public final class Lethe implements Runnable {
                 new GenerateCommand(),
                 new ScoreCommand(),
                 new ConfigCommand(),
-                new SqlCommand());
+                new SqlCommand(),
+                new ConvertTablesCommand());
     }
 
     /**

@@ -14,7 +14,8 @@ import picocli.CommandLine.Parameters;
 /** {@code lethe sql}: runs an analyst's Spark SQL query over every table under the table root. */
 @Command(name = "sql", mixinStandardHelpOptions = true,
         description = {
-                "Run a Spark SQL query over the tables under the table root, each registered as a view of its name.",
+                "Run a Spark SQL query over the tables under the table root, each a Delta table of its name",
+                "(earlier versions: SELECT * FROM runs VERSION AS OF 3; DESCRIBE HISTORY runs).",
                 "Prints one JSON object per row and line, or with --csv CSV with a header row (NULL = empty field)."})
 public final class SqlCommand extends LetheCommand {
     private static final Logger LOG = LoggerFactory.getLogger(SqlCommand.class);

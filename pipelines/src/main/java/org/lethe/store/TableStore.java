@@ -2,12 +2,8 @@ package org.lethe.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -17,17 +13,15 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
@@ -38,23 +32,27 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Lethe's Parquet tables under one root directory, partitioned by {@code run_id}: writes are
- * staged and committed by renaming whole run partitions, so re-running a run replaces its rows
- * and a failed write leaves the table as it was.
+ * Lethe's tables under one root directory: Delta Lake tables ({@code <root>/<table>/_delta_log}),
+ * partitioned by {@code run_id}. A write replaces the rows of every run it holds in one Delta
+ * transaction ({@code replaceWhere} on the run's key), so a reader sees a run's rows wholly old or
+ * wholly new and a failed or killed write leaves the table as it was; other runs are untouched.
+ * Writers of other run ids commit concurrently (Delta's optimistic concurrency; a conflict is
+ * retried, {@link #COMMIT_ATTEMPTS} times at most). Tables keep their column types (Delta's
+ * schema), gain columns by added columns, and stay at the lowest Delta protocol (reader 1, writer
+ * 2), so Spark SQL, Trino, the {@code deltalake} Python package and DuckDB read them.
  *
- * <p>Layout: {@code <root>/<table>/run_id=<id>/[<col>=<v>/...]part-*.parquet}, plus {@code
- * <root>/<table>/_lethe_table.json} holding the table's Spark schema and partition columns, so
- * that reads keep the written types (partition discovery would read run_id {@code 2024} as an
- * int). Staging happens in {@code <root>/_staging}, on the table's file system, so that the
- * commit is a rename. One writer per (table, run) at a time.
+ * <p>A root written by Lethe before Delta (Parquet directories with {@code _lethe_table.json}) is
+ * refused with the command that converts it ({@link #convertLegacy}).
  */
 public final class TableStore {
     public static final String RUN_ID = Tables.RUN_ID;
+    /** How often a write that lost a race to a concurrent commit is tried in all. */
+    public static final int COMMIT_ATTEMPTS = 10;
 
     private static final Logger LOG = LoggerFactory.getLogger(TableStore.class);
     private static final Pattern TABLE_NAME = Pattern.compile("[a-z][a-z0-9_]*");
-    private static final String META_FILE = "_lethe_table.json";
-    private static final String STAGING_DIR = "_staging";
+    private static final String LEGACY_META_FILE = "_lethe_table.json";
+    private static final String DELTA_LOG = "_delta_log";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final SparkSession spark;
@@ -90,8 +88,9 @@ public final class TableStore {
     /**
      * Writes {@code rows} to {@code table}, partitioned by {@code run_id} and then by {@code
      * partitionColumns}. The rows of every run present in {@code rows} replace all rows that run
-     * had in the table; other runs are untouched. A table keeps the partition columns of its first
-     * write; its schema may gain columns (older runs read them as null) but not change a type.
+     * had in the table, in one commit; other runs are untouched. A table keeps the partition columns
+     * of its first write; its schema may gain columns (older runs read them as null) but not change
+     * a type. Rows with no run commit nothing.
      *
      * <p>{@code rows} is evaluated twice (once for its run ids, once to write): cache it if that
      * is expensive and not pruned to the run_id column.
@@ -103,10 +102,10 @@ public final class TableStore {
     }
 
     /**
-     * As {@link #write(String, Dataset, String...)}, but what a write replaces is the directory of
-     * the first {@code keyDepth} partition columns ({@code run_id} first); their values must be
-     * valid run ids. {@link Runs} uses (run_id, job) so that jobs of one run do not replace each
-     * other's rows.
+     * As {@link #write(String, Dataset, String...)}, but what a write replaces is the rows of each
+     * distinct value of the first {@code keyDepth} partition columns ({@code run_id} first); their
+     * values must be valid run ids. {@link Runs} uses (run_id, job) so that jobs of one run do not
+     * replace each other's rows.
      */
     public void write(String table, Dataset<Row> rows, int keyDepth, String... partitionColumns) {
         checkTableName(table);
@@ -126,42 +125,44 @@ public final class TableStore {
                         + (key.equals(keyColumns.get(0)) ? "" : " or an integer") + " but is " + type.simpleString());
             }
         }
-        Optional<TableMeta> existing = readMeta(table);
-        TableMeta meta = merge(table, existing, rows.schema(), partitionBy);
-        List<String> keyDirs = keyDirs(table, rows, keyColumns);
-
-        Path tableDir = tableDir(table);
-        Path staging = new Path(new Path(root, STAGING_DIR), table + "-" + UUID.randomUUID());
-        try {
-            if (!keyDirs.isEmpty()) {
-                rows.write().partitionBy(partitionBy.toArray(new String[0])).parquet(staging.toString());
+        List<String> keys = keyPredicates(table, rows, keyColumns);
+        if (keys.isEmpty()) {
+            return;
+        }
+        String replaceWhere = String.join(" OR ", keys);
+        String dir = tableDir(table).toString();
+        for (int attempt = 1; ; attempt++) {
+            Optional<TableMeta> existing = readMeta(table);
+            checkCompatible(table, existing, rows.schema(), partitionBy);
+            try {
+                rows.write().format("delta").mode(SaveMode.Overwrite)
+                        .option("replaceWhere", replaceWhere)
+                        .option("mergeSchema", "true")
+                        .partitionBy(partitionBy.toArray(new String[0]))
+                        .save(dir);
+                LOG.info("table {}: committed {} ({} key(s))", table, replaceWhere, keys.size());
+                return;
+            } catch (RuntimeException e) {
+                if (!concurrentModification(e) || attempt >= COMMIT_ATTEMPTS) {
+                    throw e;
+                }
+                LOG.info("table {}: commit {} lost to a concurrent one ({}); attempt {} of {}", table, replaceWhere,
+                        e.getClass().getSimpleName(), attempt + 1, COMMIT_ATTEMPTS);
+                sleepBeforeRetry(attempt);
             }
-            // The schema may only widen, so it can go first: older data stays readable with it.
-            if (!existing.equals(Optional.of(meta))) {
-                writeMeta(table, meta, staging);
-            }
-            for (String keyDir : keyDirs) {
-                swap(new Path(staging, keyDir), new Path(tableDir, keyDir), new Path(new Path(staging, "_replaced"), keyDir));
-            }
-            LOG.info("table {}: committed {} ({} partition(s))", table, keyDirs, keyDirs.size());
-        } catch (IOException e) {
-            throw new UncheckedIOException("table " + table + ": cannot commit the write under " + tableDir, e);
-        } finally {
-            deleteQuietly(staging);
         }
     }
 
-    /** The table's rows, with the column types they were written with. */
+    /** The table's rows, with the column types they were written with (partition columns last). */
     public Dataset<Row> read(String table) {
-        checkTableName(table);
         TableMeta meta = readMeta(table).orElseThrow(
                 () -> new IllegalArgumentException("no table '" + table + "' under " + root));
-        return spark.read().schema(meta.schema()).parquet(tableDir(table).toString());
+        Dataset<Row> rows = spark.read().format("delta").load(tableDir(table).toString());
+        return rows.select(Arrays.stream(meta.schema().fieldNames()).map(functions::col).toArray(Column[]::new));
     }
 
     /** Whether {@code table} has been written under this root. */
     public boolean exists(String table) {
-        checkTableName(table);
         return readMeta(table).isPresent();
     }
 
@@ -174,7 +175,7 @@ public final class TableStore {
             }
             for (FileStatus status : fs.listStatus(root)) {
                 String name = status.getPath().getName();
-                if (status.isDirectory() && TABLE_NAME.matcher(name).matches() && fs.exists(new Path(status.getPath(), META_FILE))) {
+                if (status.isDirectory() && TABLE_NAME.matcher(name).matches() && readMeta(name).isPresent()) {
                     names.add(name);
                 }
             }
@@ -185,13 +186,24 @@ public final class TableStore {
         return names;
     }
 
-    /** Registers every table as a temporary view of the same name; returns the names. */
+    /**
+     * Registers every table in the session's catalog under its name, as an external Delta table at
+     * its location (so that {@code SELECT ... FROM runs VERSION AS OF 3} works); returns the names.
+     */
     public List<String> registerAll() {
         List<String> names = tables();
         for (String name : names) {
-            read(name).createOrReplaceTempView(name);
+            spark.sql("DROP TABLE IF EXISTS `" + name + "`");
+            spark.sql("CREATE TABLE `" + name + "` USING delta LOCATION '" + tableDir(name).toString().replace("'", "\\'")
+                    + "'");
         }
         return names;
+    }
+
+    /** The table's directory (its Delta table path). */
+    public String location(String table) {
+        checkTableName(table);
+        return tableDir(table).toString();
     }
 
     private Path tableDir(String table) {
@@ -223,132 +235,112 @@ public final class TableStore {
     }
 
     /**
-     * The relative directories ({@code run_id=a/job=b}) this write replaces, one per distinct key,
-     * after checking every key value is a valid run id.
+     * One SQL conjunction per distinct key of {@code rows} ({@code (run_id = 'a' AND job = 'b')}),
+     * sorted, after checking every key value is a valid run id (so it needs no escaping).
      */
-    private static List<String> keyDirs(String table, Dataset<Row> rows, List<String> keyColumns) {
+    private static List<String> keyPredicates(String table, Dataset<Row> rows, List<String> keyColumns) {
         Column[] columns = keyColumns.stream().map(functions::col).toArray(Column[]::new);
-        List<String> dirs = new ArrayList<>();
+        List<String> keys = new ArrayList<>();
         for (Row key : rows.select(columns).distinct().collectAsList()) {
-            StringBuilder dir = new StringBuilder();
+            List<String> terms = new ArrayList<>();
             for (int i = 0; i < keyColumns.size(); i++) {
-                // An integer key (e.g. an evaluated step) is path-safe as its decimal digits.
-                String value = key.get(i) instanceof Number n ? Long.toString(n.longValue()) : key.getString(i);
+                boolean number = key.get(i) instanceof Number;
+                String value = number ? Long.toString(((Number) key.get(i)).longValue()) : key.getString(i);
                 try {
                     RunIds.validate(value, keyColumns.get(i));
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException("table " + table + ": " + e.getMessage(), e);
                 }
-                // No escaping needed: Spark escapes none of [A-Za-z0-9._-] in partition directory names.
-                dir.append(i == 0 ? "" : "/").append(keyColumns.get(i)).append('=').append(value);
+                terms.add("`" + keyColumns.get(i) + "` = " + (number ? value : "'" + value + "'"));
             }
-            dirs.add(dir.toString());
+            keys.add("(" + String.join(" AND ", terms) + ")");
         }
-        dirs.sort(null);
-        return dirs;
+        keys.sort(null);
+        return keys;
     }
 
-    /** Moves {@code staged} to {@code target}, parking what was there in {@code parked}. */
-    private void swap(Path staged, Path target, Path parked) throws IOException {
-        if (!fs.exists(staged)) {
-            throw new IOException(staged + " was not written: are the rows nondeterministic?");
-        }
-        fs.mkdirs(target.getParent());
-        boolean hadOld = fs.exists(target);
-        if (hadOld) {
-            fs.mkdirs(parked.getParent());
-            rename(target, parked);
-        }
-        try {
-            rename(staged, target);
-        } catch (IOException e) {
-            if (hadOld) {
-                rename(parked, target);
+    /** Whether {@code e} (or a cause) is Delta's "another commit won the race" signal. */
+    private static boolean concurrentModification(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof io.delta.exceptions.DeltaConcurrentModificationException) {
+                return true;
             }
-            throw e;
         }
+        return false;
     }
 
-    private void rename(Path from, Path to) throws IOException {
-        // FileSystem.rename moves 'from' INTO 'to' when 'to' is a directory; callers ensure it is absent.
-        if (!fs.rename(from, to)) {
-            throw new IOException("cannot rename " + from + " to " + to);
-        }
-    }
-
-    private void deleteQuietly(Path path) {
+    private static void sleepBeforeRetry(int attempt) {
         try {
-            fs.delete(path, true);
-        } catch (IOException e) {
-            LOG.warn("cannot delete staging directory {}: {}", path, e.toString());
+            Thread.sleep(Math.min(2000, 50L << Math.min(attempt, 5)) + java.util.concurrent.ThreadLocalRandom.current().nextInt(100));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while retrying a commit", e);
         }
     }
 
     /** A table's schema (data columns, then partition columns) and partition columns. */
     private record TableMeta(StructType schema, List<String> partitionColumns) {}
 
+    /** The table's committed schema and partition columns, or empty when it has no Delta log yet. */
     private Optional<TableMeta> readMeta(String table) {
-        Path file = new Path(tableDir(table), META_FILE);
+        checkTableName(table);
+        Path dir = tableDir(table);
         try {
-            if (!fs.exists(file)) {
+            if (!fs.exists(new Path(dir, DELTA_LOG))) {
+                if (fs.exists(new Path(dir, LEGACY_META_FILE))) {
+                    throw new IllegalStateException("table " + table + " under " + root + " was written by an earlier"
+                            + " Lethe as plain Parquet files (" + LEGACY_META_FILE + "); convert the root to Delta"
+                            + " tables once, with: lethe convert-tables --root " + root);
+                }
                 return Optional.empty();
             }
-            JsonNode json;
-            try (InputStream in = fs.open(file)) {
-                json = JSON.readTree(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException("table " + table + ": cannot read " + dir, e);
+        }
+        io.delta.tables.DeltaTable delta;
+        try {
+            delta = io.delta.tables.DeltaTable.forPath(spark, dir.toString());
+        } catch (RuntimeException e) {
+            if (String.valueOf(e.getMessage()).contains("is not a Delta table")) {
+                return Optional.empty(); // a log directory without a first commit yet
             }
-            List<String> partitionColumns = new ArrayList<>();
-            json.get("partition_columns").forEach(c -> partitionColumns.add(c.asText()));
-            StructType schema = (StructType) DataType.fromJson(json.get("schema").toString());
-            return Optional.of(new TableMeta(schema, partitionColumns));
-        } catch (IOException | RuntimeException e) {
-            throw new IllegalStateException("table " + table + ": cannot read " + file, e);
+            throw e;
         }
+        Row detail = delta.detail().select("partitionColumns").first();
+        List<String> partitionColumns = detail.getList(0);
+        StructType schema = delta.toDF().schema();
+        List<StructField> ordered = new ArrayList<>();
+        for (StructField field : schema.fields()) {
+            if (!partitionColumns.contains(field.name())) {
+                ordered.add(nullable(field));
+            }
+        }
+        // Partition columns last and in partition order, as Lethe's tables have always read.
+        for (String column : partitionColumns) {
+            ordered.add(nullable(schema.apply(column)));
+        }
+        return Optional.of(new TableMeta(new StructType(ordered.toArray(new StructField[0])), List.copyOf(partitionColumns)));
     }
 
-    /** Replaces the metadata file by an atomic rename of a copy written in {@code staging}. */
-    private void writeMeta(String table, TableMeta meta, Path staging) throws IOException {
-        ObjectNode json = JSON.createObjectNode();
-        json.putArray("partition_columns").addAll(meta.partitionColumns().stream().map(JSON.getNodeFactory()::textNode).toList());
-        json.set("schema", JSON.readTree(meta.schema().json()));
-        Path temp = new Path(staging, META_FILE);
-        try (OutputStream out = fs.create(temp, true)) {
-            out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json).getBytes(StandardCharsets.UTF_8));
+    /** Same partition columns as the table's; existing columns keep their types (case-insensitively). */
+    private static void checkCompatible(String table, Optional<TableMeta> existing, StructType written,
+            List<String> partitionBy) {
+        if (existing.isEmpty()) {
+            return;
         }
-        Path target = new Path(tableDir(table), META_FILE);
-        fs.mkdirs(target.getParent());
-        FileContext.getFileContext(root.toUri(), hadoopConf).rename(temp, target, Options.Rename.OVERWRITE);
-    }
-
-    /**
-     * The table's metadata after this write: same partition columns as before, existing columns
-     * with unchanged types, new columns appended; every column nullable, as Parquet reads them.
-     */
-    private static TableMeta merge(String table, Optional<TableMeta> existing, StructType written, List<String> partitionBy) {
-        if (existing.isPresent() && !existing.get().partitionColumns().equals(partitionBy)) {
+        if (!existing.get().partitionColumns().equals(partitionBy)) {
             throw new IllegalArgumentException("table " + table + " is partitioned by " + existing.get().partitionColumns()
                     + " but this write partitions by " + partitionBy);
         }
-        // Spark resolves column names case-insensitively, so a table must not hold both "x" and "X".
         Map<String, StructField> columns = new LinkedHashMap<>();
-        existing.ifPresent(meta -> Arrays.stream(meta.schema().fields()).forEach(f -> columns.put(lower(f.name()), f)));
+        Arrays.stream(existing.get().schema().fields()).forEach(f -> columns.put(lower(f.name()), f));
         for (StructField field : written.fields()) {
-            StructField known = columns.putIfAbsent(lower(field.name()), field);
-            // catalogString leaves out nullability, which Parquet does not keep anyway.
+            StructField known = columns.get(lower(field.name()));
             if (known != null && !known.dataType().catalogString().equals(field.dataType().catalogString())) {
                 throw new IllegalArgumentException("table " + table + ": column " + field.name() + " is "
                         + known.dataType().catalogString() + " in the table but " + field.dataType().catalogString() + " in the rows");
             }
         }
-        List<StructField> ordered = new ArrayList<>();
-        for (StructField field : columns.values()) {
-            if (!partitionBy.contains(field.name())) {
-                ordered.add(nullable(field));
-            }
-        }
-        // Partition columns last and in partition order: where Spark puts them when reading.
-        partitionBy.forEach(column -> ordered.add(nullable(columns.get(lower(column)))));
-        return new TableMeta(new StructType(ordered.toArray(new StructField[0])), List.copyOf(partitionBy));
     }
 
     private static StructField nullable(StructField field) {
@@ -357,5 +349,51 @@ public final class TableStore {
 
     private static String lower(String name) {
         return name.toLowerCase(Locale.ROOT);
+    
+    /**
+     * Converts every table this root holds in the layout of Lethe before Delta (Parquet directories
+     * partitioned by run_id with {@code _lethe_table.json}) into a Delta table with the same rows,
+     * types and partition columns; tables already in Delta are left alone. Each table is written
+     * under {@code <root>/_convert/}, then swapped in by two renames; the old directory is kept as
+     * {@code <root>/_legacy/<table>} for the user to delete. Returns the converted tables.
+     */
+    public List<String> convertLegacy() {
+        List<String> converted = new ArrayList<>();
+        try {
+            if (!fs.exists(root)) {
+                return converted;
+            }
+            for (FileStatus status : fs.listStatus(root)) {
+                String table = status.getPath().getName();
+                Path dir = status.getPath();
+                Path legacyMeta = new Path(dir, LEGACY_META_FILE);
+                if (!status.isDirectory() || !TABLE_NAME.matcher(table).matches() || !fs.exists(legacyMeta)
+                        || fs.exists(new Path(dir, DELTA_LOG))) {
+                    continue;
+                }
+                JsonNode json;
+                try (java.io.InputStream in = fs.open(legacyMeta)) {
+                    json = JSON.readTree(in);
+                }
+                List<String> partitionColumns = new ArrayList<>();
+                json.get("partition_columns").forEach(c -> partitionColumns.add(c.asText()));
+                StructType schema = (StructType) DataType.fromJson(json.get("schema").toString());
+                Path staged = new Path(new Path(root, "_convert"), table);
+                fs.delete(staged, true);
+                spark.read().schema(schema).parquet(dir.toString()).write().format("delta").mode(SaveMode.ErrorIfExists)
+                        .partitionBy(partitionColumns.toArray(new String[0])).save(staged.toString());
+                Path parked = new Path(new Path(root, "_legacy"), table);
+                fs.mkdirs(parked.getParent());
+                if (fs.exists(parked) || !fs.rename(dir, parked) || !fs.rename(staged, dir)) {
+                    throw new IOException("cannot swap " + staged + " in for " + dir + " (old copy: " + parked + ")");
+                }
+                LOG.info("table {}: converted to Delta; the Parquet files are kept in {}", table, parked);
+                converted.add(table);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot convert the tables under " + root, e);
+        }
+        converted.sort(null);
+        return converted;
     }
 }

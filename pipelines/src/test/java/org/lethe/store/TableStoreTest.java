@@ -85,8 +85,9 @@ class TableStoreTest {
         assertEquals(List.of(
                 List.of("a", 1, "forget", 0.75),
                 List.of("b", 1, "retain", 1.5)), table(store, "losses"));
-        assertTrue(Files.isDirectory(root.resolve("losses/run_id=a/split=forget")));
-        assertFalse(Files.exists(root.resolve("losses/run_id=a/split=retain")));
+        // One Delta commit per write; the replaced files are removed from the log, not yet from disk.
+        assertEquals(2L, io.delta.tables.DeltaTable.forPath(spark, root.resolve("losses").toString()).history()
+                .count());
     }
 
     @Test
@@ -102,7 +103,9 @@ class TableStoreTest {
         assertEquals(List.of(
                 List.of("a", 1, "forget", 0.5),
                 List.of("b", 2, "forget", 0.25)), table(store, "losses"));
-        assertEquals(List.of(), listing(root.resolve("_staging")), "staging is cleaned up");
+        assertEquals(List.of("losses"), listing(root), "nothing but the table");
+        assertEquals(1L, io.delta.tables.DeltaTable.forPath(spark, root.resolve("losses").toString()).history().count(),
+                "the failed write committed no version");
     }
 
     @Test
@@ -170,6 +173,41 @@ class TableStoreTest {
         List<Row> joined = spark.sql("SELECT l.sample, l.loss, s.loss AS score FROM losses l JOIN scores s "
                 + "ON l.run_id = s.run_id AND l.sample = s.sample").collectAsList();
         assertEquals(List.of(RowFactory.create(1, 0.5, 0.9)), joined);
+    }
+
+    @Test
+    void everyVersionIsQueryableByNameAndTheProtocolStaysMinimal() {
+        TableStore store = store();
+        store.write("losses", rows(new Object[] {"a", 1, "forget", 0.5}));
+        store.write("losses", rows(new Object[] {"a", 1, "forget", 0.75}).withColumn("note", col("split")));
+        assertEquals(List.of("losses"), store.registerAll());
+        assertEquals(List.of(List.of(0.5)), TestSpark.rows(spark.sql("SELECT loss FROM losses VERSION AS OF 0")));
+        assertEquals(List.of(List.of(0.75, "forget")), TestSpark.rows(spark.sql("SELECT loss, note FROM losses")));
+        Row protocol = io.delta.tables.DeltaTable.forPath(spark, store.location("losses")).detail()
+                .select("minReaderVersion", "minWriterVersion").first();
+        assertEquals(RowFactory.create(1, 2), protocol, "readable by any Delta reader");
+    }
+
+    @Test
+    void aRootOfPlainParquetTablesIsRefusedUntilConverted() throws Exception {
+        // The layout Lethe wrote before Delta: run_id directories and a schema sidecar.
+        Path legacy = root.resolve("losses");
+        rows(new Object[] {"a", 1, "forget", 0.5}, new Object[] {"b", 2, "retain", 0.25}).write()
+                .partitionBy("run_id").parquet(legacy.toString());
+        Files.writeString(legacy.resolve("_lethe_table.json"), "{\"partition_columns\":[\"run_id\"],\"schema\":"
+                + new StructType().add("sample", DataTypes.IntegerType).add("split", DataTypes.StringType)
+                        .add("loss", DataTypes.DoubleType).add("run_id", DataTypes.StringType).json() + "}");
+        TableStore store = store();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> store.read("losses"));
+        assertTrue(e.getMessage().contains("written by an earlier Lethe as plain Parquet files")
+                && e.getMessage().endsWith("lethe convert-tables --root " + store.root()), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> store.write("losses", rows(new Object[] {"c", 1, "x", 1.0})));
+
+        assertEquals(List.of("losses"), store.convertLegacy());
+        assertEquals(List.of(List.of("a", 1, "forget", 0.5), List.of("b", 2, "retain", 0.25)), table(store, "losses"));
+        assertEquals(DataTypes.StringType, store.read("losses").schema().apply("run_id").dataType());
+        assertTrue(Files.exists(root.resolve("_legacy/losses/_lethe_table.json")), "the old files are kept");
+        assertEquals(List.of(), store.convertLegacy(), "converting again does nothing");
     }
 
     @Test
