@@ -23,8 +23,15 @@ public final class DeltaSession {
         return s;
     }
 
-    /** {@code conf} with every setting it does not have yet (Delta's extension added to any others). */
+    /**
+     * {@code conf} with every setting it does not have yet (Delta's extension added to any others);
+     * under a local master also few partitions for Delta's snapshot state (its default of 50 tasks
+     * per table snapshot dominates small commits on a few cores).
+     */
     public static SparkConf configure(SparkConf conf) {
+        if (conf.get("spark.master", "").startsWith("local")) {
+            conf.setIfMissing("spark.databricks.delta.snapshotPartitions", "2");
+        }
         settings().forEach((k, v) -> {
             if (!conf.contains(k)) {
                 conf.set(k, v);

@@ -349,7 +349,8 @@ public final class TableStore {
 
     private static String lower(String name) {
         return name.toLowerCase(Locale.ROOT);
-    
+    }
+
     /**
      * Converts every table this root holds in the layout of Lethe before Delta (Parquet directories
      * partitioned by run_id with {@code _lethe_table.json}) into a Delta table with the same rows,

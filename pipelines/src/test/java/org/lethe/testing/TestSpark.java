@@ -42,7 +42,7 @@ public final class TestSpark implements BeforeAllCallback, AfterAllCallback {
                 .config("spark.driver.host", "127.0.0.1")
                 // Relative to the module directory surefire runs in: keeps spark-warehouse/ inside target/.
                 .config("spark.sql.warehouse.dir", "target/spark-warehouse")
-                .config(org.lethe.store.DeltaSession.configure(new org.apache.spark.SparkConf(false)))
+                .config(org.lethe.store.DeltaSession.configure(new org.apache.spark.SparkConf(false).setMaster("local[2]")))
                 .getOrCreate();
     }
 
