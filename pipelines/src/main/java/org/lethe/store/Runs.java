@@ -18,9 +18,9 @@ import org.apache.spark.sql.types.StructType;
  * and SUCCEEDED or FAILED LAST, after all its other tables, so a run whose row does not say
  * {@code SUCCEEDED} never looks complete and a killed job leaves a RUNNING row.
  *
- * <p>Every write of this table in one JVM is serialized: the table store commits by renaming
- * partition directories and keeps one schema file per table, so two writers of {@code runs} (a
- * heartbeat and a job's final row, a composite job and its inner jobs) must not overlap.
+ * <p>Every write of this table in one JVM is serialized: a heartbeat and a job's final row (a
+ * composite job and its inner jobs) would otherwise race as concurrent Delta commits of the same
+ * run's rows, retried in any order, so that a heartbeat could land after the final row.
  */
 public final class Runs {
     public static final String TABLE = Tables.RUNS;
@@ -59,8 +59,8 @@ public final class Runs {
 
     /**
      * The rows {@code query} makes of {@code runs}, collected while no write of the table in this
-     * JVM is under way: a heartbeat replaces its run's files, and a lazy read spanning that
-     * replacement would miss them.
+     * JVM is under way (a read sees one Delta snapshot; serializing keeps a job's read after its own
+     * last write).
      */
     public List<Row> collect(UnaryOperator<Dataset<Row>> query) {
         synchronized (WRITES) {
