@@ -134,6 +134,10 @@ public final class TableStore {
         for (int attempt = 1; ; attempt++) {
             Optional<TableMeta> existing = readMeta(table);
             checkCompatible(table, existing, rows.schema(), partitionBy);
+            if (existing.isPresent() && attempt == 1 && unchanged(table, existing.get(), rows, replaceWhere)) {
+                LOG.info("table {}: rows of {} unchanged; nothing committed", table, replaceWhere);
+                return;
+            }
             try {
                 rows.write().format("delta").mode(SaveMode.Overwrite)
                         .option("replaceWhere", replaceWhere)
@@ -259,6 +263,65 @@ public final class TableStore {
         return keys;
     }
 
+    /**
+     * Whether the table's rows under {@code replaceWhere} are exactly {@code rows} (as a multiset, in
+     * the table's columns: a column the rows lack would become null), so that a re-run with nothing
+     * new commits no version. Compared by count and an order-free sum of row hashes, in one job.
+     */
+    private boolean unchanged(String table, TableMeta meta, Dataset<Row> rows, String replaceWhere) {
+        Map<String, StructField> given = new LinkedHashMap<>();
+        Arrays.stream(rows.schema().fields()).forEach(f -> given.put(lower(f.name()), f));
+        List<Column> tableColumns = new ArrayList<>();
+        List<Column> rowColumns = new ArrayList<>();
+        for (StructField field : meta.schema().fields()) {
+            StructField mine = given.remove(lower(field.name()));
+            tableColumns.add(hashable(functions.col(field.name()), field.dataType()));
+            rowColumns.add(hashable(mine == null ? functions.lit(null).cast(field.dataType())
+                    : functions.col(mine.name()).cast(field.dataType()), field.dataType()));
+        }
+        if (!given.isEmpty()) {
+            return false; // the write adds columns
+        }
+        try {
+            Dataset<Row> old = spark.read().format("delta").load(tableDir(table).toString()).where(replaceWhere)
+                    .select(functions.lit(0).as("side"), functions.xxhash64(tableColumns.toArray(new Column[0])).as("h"));
+            Dataset<Row> fresh = rows.select(functions.lit(1).as("side"),
+                    functions.xxhash64(rowColumns.toArray(new Column[0])).as("h"));
+            Map<Integer, Row> sides = new java.util.HashMap<>();
+            for (Row r : old.unionAll(fresh).groupBy("side").agg(functions.count("h"),
+                    functions.sum(functions.col("h").cast("decimal(38,0)"))).collectAsList()) {
+                sides.put(r.getInt(0), r);
+            }
+            Row a = sides.get(0);
+            Row b = sides.get(1);
+            return a != null && b != null && a.getLong(1) == b.getLong(1) && a.get(2).equals(b.get(2));
+        } catch (Exception e) { // Scala throws AnalysisException (checked in Java's eyes) undeclared
+            if (!(e instanceof org.apache.spark.sql.AnalysisException)) {
+                throw e;
+            }
+            LOG.debug("table {}: rows not comparable ({}); committing", table, e.getMessage());
+            return false;
+        }
+    }
+
+    /** A column Spark can hash: maps (which it refuses to hash) as their entries sorted by key. */
+    private static Column hashable(Column column, DataType type) {
+        if (type instanceof org.apache.spark.sql.types.MapType) {
+            return functions.array_sort(functions.map_entries(column));
+        }
+        return hasMap(type) ? functions.to_json(column) : column;
+    }
+
+    private static boolean hasMap(DataType type) {
+        if (type instanceof org.apache.spark.sql.types.MapType) {
+            return true;
+        }
+        if (type instanceof org.apache.spark.sql.types.ArrayType a) {
+            return hasMap(a.elementType());
+        }
+        return type instanceof StructType st && Arrays.stream(st.fields()).anyMatch(f -> hasMap(f.dataType()));
+    }
+
     /** Whether {@code e} (or a cause) is Delta's "another commit won the race" signal. */
     private static boolean concurrentModification(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
@@ -297,18 +360,16 @@ public final class TableStore {
         } catch (IOException e) {
             throw new UncheckedIOException("table " + table + ": cannot read " + dir, e);
         }
-        io.delta.tables.DeltaTable delta;
-        try {
-            delta = io.delta.tables.DeltaTable.forPath(spark, dir.toString());
-        } catch (RuntimeException e) {
-            if (String.valueOf(e.getMessage()).contains("is not a Delta table")) {
-                return Optional.empty(); // a log directory without a first commit yet
-            }
-            throw e;
+        // The snapshot's metadata action (schema, partition columns): read from the log, without
+        // DeltaTable.detail()'s Spark jobs over the table's files.
+        org.apache.spark.sql.delta.Snapshot snapshot = org.apache.spark.sql.delta.DeltaLog.forTable(spark, dir)
+                .update(false, scala.Option.empty(), scala.Option.empty());
+        if (snapshot.version() < 0) {
+            return Optional.empty(); // a log directory without a first commit yet
         }
-        Row detail = delta.detail().select("partitionColumns").first();
-        List<String> partitionColumns = detail.getList(0);
-        StructType schema = delta.toDF().schema();
+        List<String> partitionColumns = scala.collection.JavaConverters.seqAsJavaList(
+                snapshot.metadata().partitionColumns());
+        StructType schema = snapshot.metadata().schema();
         List<StructField> ordered = new ArrayList<>();
         for (StructField field : schema.fields()) {
             if (!partitionColumns.contains(field.name())) {

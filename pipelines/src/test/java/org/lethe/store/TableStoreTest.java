@@ -17,6 +17,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -88,6 +89,34 @@ class TableStoreTest {
         // One Delta commit per write; the replaced files are removed from the log, not yet from disk.
         assertEquals(2L, io.delta.tables.DeltaTable.forPath(spark, root.resolve("losses").toString()).history()
                 .count());
+    }
+
+    @Test
+    void reWritingTheSameRowsCommitsNoVersionAndAnyChangeDoes() {
+        TableStore store = store();
+        // A map column (which Spark will not hash directly) and rows in another order on the re-run.
+        Dataset<Row> first = rows(new Object[] {"a", 1, "forget", 0.5}, new Object[] {"a", 2, "retain", 0.25})
+                .withColumn("terms", functions.map(functions.lit("nll"), col("loss"), functions.lit("kl"), col("loss")));
+        Dataset<Row> reordered = rows(new Object[] {"a", 2, "retain", 0.25}, new Object[] {"a", 1, "forget", 0.5})
+                .withColumn("terms", functions.map(functions.lit("kl"), col("loss"), functions.lit("nll"), col("loss")));
+        store.write("losses", first);
+        store.write("losses", reordered);
+        assertEquals(1L, versions("losses"), "identical rows: no new version");
+
+        store.write("losses", reordered.drop("terms"));
+        assertEquals(2L, versions("losses"), "a column becoming null is a change");
+        assertEquals(Arrays.asList("a", 1, null), TestSpark.rows(store.read("losses")
+                .select(col("run_id"), col("sample"), col("terms").getItem("nll")).where("sample = 1")).get(0));
+        store.write("losses", rows(new Object[] {"a", 2, "retain", 0.25}));
+        assertEquals(3L, versions("losses"), "a row fewer is a change");
+        store.write("losses", rows(new Object[] {"a", 2, "retain", 0.25}, new Object[] {"a", 2, "retain", 0.25}));
+        assertEquals(4L, versions("losses"), "a duplicated row is a change");
+        store.write("losses", rows(new Object[] {"a", 2, "retain", 0.25}, new Object[] {"a", 2, "retain", 0.25}));
+        assertEquals(4L, versions("losses"));
+    }
+
+    private long versions(String table) {
+        return io.delta.tables.DeltaTable.forPath(spark, root.resolve(table).toString()).history().count();
     }
 
     @Test
