@@ -25,9 +25,9 @@ import org.lethe.store.TableStore;
 import org.lethe.testing.TestSpark;
 
 /**
- * Several applications (JVMs of their own) writing one table of a local root at once: every
- * commit lands, nothing is lost; and a writer killed (kill -9) while it holds a table's commit lock
- * blocks no later writer.
+ * Several applications (JVMs of their own) writing one table at once, on a local root and on a real
+ * HDFS (an in-process minicluster): every commit lands, nothing is lost; and a writer killed (kill
+ * -9) while it holds a local table's commit lock blocks no later writer.
  */
 class ConcurrentWritersTest {
 
@@ -36,7 +36,7 @@ class ConcurrentWritersTest {
 
     private static final StructType SCHEMA = new StructType().add("run_id", DataTypes.StringType)
             .add("round", DataTypes.IntegerType).add("value", DataTypes.LongType);
-    private static final int ROUNDS = 2;
+
 
     private static Process start(Path log, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -48,15 +48,27 @@ class ConcurrentWritersTest {
     }
 
     @Test
-    void eightApplicationsCommitToOneTableAndNothingIsLost(@TempDir Path tmp) throws Exception {
-        String root = tmp.resolve("root").toString();
+    void eightApplicationsCommitToOneLocalTableAndNothingIsLost(@TempDir Path tmp) throws Exception {
+        eightWriters(tmp, tmp.resolve("root").toString(), 2);
+    }
+
+    @Test
+    void eightApplicationsCommitToOneHdfsTableAndNothingIsLost(@TempDir Path tmp) throws Exception {
+        try (MiniHdfs hdfs = new MiniHdfs(tmp.resolve("hdfs"))) {
+            eightWriters(tmp, hdfs.uri() + "/lethe/tables", 1);
+        }
+    }
+
+    /** Eight writer JVMs, each writing its own run {@code rounds} times into table "shared" of {@code root}. */
+    private static void eightWriters(Path tmp, String root, int rounds) throws Exception {
         List<Process> writers = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
-            writers.add(start(tmp.resolve("w" + i + ".log"), root, "w" + i));
+            writers.add(start(tmp.resolve("w" + i + ".log"), root, "w" + i, Integer.toString(rounds)));
         }
         for (int i = 0; i < writers.size(); i++) {
             Process p = writers.get(i);
-            assertTrue(p.waitFor(5, TimeUnit.MINUTES), "writer " + i + " did not finish");
+            assertTrue(p.waitFor(5, TimeUnit.MINUTES), "writer " + i + " did not finish: "
+                    + Files.readString(tmp.resolve("w" + i + ".log")));
             assertEquals(0, p.exitValue(), Files.readString(tmp.resolve("w" + i + ".log")));
         }
         TableStore store = new TableStore(SPARK.session(), root);
@@ -65,10 +77,10 @@ class ConcurrentWritersTest {
                 .orderBy("run_id"));
         List<List<Object>> expected = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
-            expected.add(List.of("w" + i, ROUNDS - 1, (long) i * 100 + ROUNDS - 1));
+            expected.add(List.of("w" + i, rounds - 1, (long) i * 100 + rounds - 1));
         }
         assertEquals(expected, rows);
-        assertEquals(8L * ROUNDS, io.delta.tables.DeltaTable.forPath(SPARK.session(), store.location("shared"))
+        assertEquals(8L * rounds, io.delta.tables.DeltaTable.forPath(SPARK.session(), store.location("shared"))
                 .history().count(), "one version per write");
     }
 
@@ -95,7 +107,7 @@ class ConcurrentWritersTest {
                 TestSpark.rows(store.read("shared").select("run_id").orderBy("run_id")));
     }
 
-    /** A child application: writes its run ROUNDS times, or holds a table's commit lock. */
+    /** A child application: writes its run a given number of times, or holds a table's commit lock. */
     public static final class Writer {
         public static void main(String[] args) throws Exception {
             if (args[0].equals("--hold-lock")) {
@@ -109,6 +121,7 @@ class ConcurrentWritersTest {
             }
             String root = args[0];
             String runId = args[1];
+            int rounds = Integer.parseInt(args[2]);
             long base = Long.parseLong(runId.substring(1)) * 100;
             SparkConf conf = DeltaSession.configure(new SparkConf(false).setMaster("local[1]")
                     .setAppName("writer-" + runId).set("spark.ui.enabled", "false")
@@ -116,7 +129,7 @@ class ConcurrentWritersTest {
             SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
             try {
                 TableStore store = new TableStore(spark, root);
-                for (int round = 0; round < ROUNDS; round++) {
+                for (int round = 0; round < rounds; round++) {
                     store.write("shared", spark.createDataFrame(List.of(RowFactory.create(runId, round, base + round)),
                             SCHEMA));
                 }
