@@ -456,7 +456,7 @@ public final class DataParallelTrainer implements AutoCloseable {
         if (exchange != null) {
             exchange.close();
         }
-        // Executors free their cached copies when their JVM ends; in local mode it is this JVM.
+        // Reaches only this JVM (a local master's tasks); executors free theirs by the cache's bound and idle time.
         ExecutorModelCache.release(cacheKey);
         ExecutorModelCache.release(cacheKey + "-ref");
         trainer.close();
@@ -497,21 +497,29 @@ public final class DataParallelTrainer implements AutoCloseable {
                 Row r = rows.next();
                 micros.computeIfAbsent(r.getInt(0), k -> new ArrayList<>()).add(r);
             }
+            if (micros.isEmpty()) {
+                return java.util.Collections.emptyIterator();
+            }
             // In the driver's JVM (local master) gradients stay native; elsewhere they travel in the result.
             LocalExchange local = LocalExchange.find(key);
             List<MicroGradient> out = new ArrayList<>();
             Integer sumInto = null;
-            for (Map.Entry<Integer, List<Row>> e : micros.entrySet()) {
-                List<Row> stripped = new ArrayList<>();
-                for (Row r : e.getValue()) {
-                    stripped.add(withoutFirst(r));
+            // Leased for the whole partition: the cache never evicts these models under its micro-batches.
+            try (ExecutorModelCache.Lease policy = ExecutorModelCache.get(key, modelDir, settings, lora, snapshot.value());
+                    ExecutorModels models = new ExecutorModels(policy,
+                            refDir == null ? null : () -> ExecutorModelCache.frozen(key + "-ref", refDir, refSettings))) {
+                for (Map.Entry<Integer, List<Row>> e : micros.entrySet()) {
+                    List<Row> stripped = new ArrayList<>();
+                    for (Row r : e.getValue()) {
+                        stripped.add(withoutFirst(r));
+                    }
+                    Integer into = sumPerTask ? sumInto : null;
+                    MicroGradient g = Autograd.exclusive(() -> gradient(models, e.getKey(), stripped, local, into));
+                    if (sumPerTask && sumInto == null && g.deposited()) {
+                        sumInto = g.micro();
+                    }
+                    out.add(g);
                 }
-                Integer into = sumPerTask ? sumInto : null;
-                MicroGradient g = Autograd.exclusive(() -> gradient(e.getKey(), stripped, local, into));
-                if (sumPerTask && sumInto == null && g.deposited()) {
-                    sumInto = g.micro();
-                }
-                out.add(g);
             }
             if (sumPerTask && out.size() > 1) {
                 // Serialized gradients are added here; deposited ones were added into sumInto's deposit.
@@ -529,11 +537,10 @@ public final class DataParallelTrainer implements AutoCloseable {
          * {@code local}, deposited there under {@code micro} (or added to micro-batch
          * {@code sumInto}'s deposit when not null).
          */
-        private MicroGradient gradient(int micro, List<Row> rows, LocalExchange local, Integer sumInto) {
+        private MicroGradient gradient(ExecutorModels models, int micro, List<Row> rows, LocalExchange local,
+                Integer sumInto) {
             ParameterSnapshot s = snapshot.value();
-            LanguageModel lm = ExecutorModelCache.get(key, modelDir, settings, lora, s);
-            ExecutorModels models = new ExecutorModels(lm,
-                    () -> refDir == null ? null : ExecutorModelCache.frozen(key + "-ref", refDir, refSettings));
+            LanguageModel lm = models.policy();
             try (LmTrainer trainer = new LmTrainer(lm, AdamW.Settings.defaults(), 0)) {
                 // Zeroed before, not after: whatever a failed pass left is cleared by the next one.
                 trainer.zeroGradients();

@@ -18,7 +18,8 @@ import java.util.Map;
 
 /**
  * The executor side of {@code evaluate}: the functions that score a partition of items in batches
- * into {@code eval_samples} rows, with the model (and judges) cached once per executor JVM.
+ * into {@code eval_samples} rows, with the model leased from the executor's model cache (judges
+ * cached once per executor JVM).
  */
 final class EvalPartitions {
 
@@ -59,23 +60,25 @@ final class EvalPartitions {
             if (!rows.hasNext()) {
                 return out.iterator();
             }
-            LanguageModel lm = ExecutorModelCache.frozen(key, modelDir, model);
-            // One batch per (kind, eval set): a batch shares its prompt shape (and KnowMem prefix)
-            Map<String, List<SampleMetrics.Item>> batches = new LinkedHashMap<>();
-            while (rows.hasNext()) {
-                Row r = rows.next();
-                String kind = r.getString(0);
-                String batchKey = kind + "/" + r.getString(1);
-                List<SampleMetrics.Item> batch = batches.computeIfAbsent(batchKey, x -> new ArrayList<>());
-                batch.add(new SampleMetrics.Item(r.getString(1), r.getString(2), r.getString(3), r.getString(4), null,
-                        r.isNullAt(5) ? null : r.getList(5), null));
-                if (batch.size() == batchSize) {
-                    flush(lm, kind, batch, out);
+            try (ExecutorModelCache.Lease lease = ExecutorModelCache.frozen(key, modelDir, model)) {
+                LanguageModel lm = lease.model();
+                // One batch per (kind, eval set): a batch shares its prompt shape (and KnowMem prefix)
+                Map<String, List<SampleMetrics.Item>> batches = new LinkedHashMap<>();
+                while (rows.hasNext()) {
+                    Row r = rows.next();
+                    String kind = r.getString(0);
+                    String batchKey = kind + "/" + r.getString(1);
+                    List<SampleMetrics.Item> batch = batches.computeIfAbsent(batchKey, x -> new ArrayList<>());
+                    batch.add(new SampleMetrics.Item(r.getString(1), r.getString(2), r.getString(3), r.getString(4),
+                            null, r.isNullAt(5) ? null : r.getList(5), null));
+                    if (batch.size() == batchSize) {
+                        flush(lm, kind, batch, out);
+                    }
                 }
-            }
-            for (Map.Entry<String, List<SampleMetrics.Item>> e : batches.entrySet()) {
-                if (!e.getValue().isEmpty()) {
-                    flush(lm, e.getKey().substring(0, e.getKey().indexOf('/')), e.getValue(), out);
+                for (Map.Entry<String, List<SampleMetrics.Item>> e : batches.entrySet()) {
+                    if (!e.getValue().isEmpty()) {
+                        flush(lm, e.getKey().substring(0, e.getKey().indexOf('/')), e.getValue(), out);
+                    }
                 }
             }
             return out.iterator();
@@ -131,8 +134,15 @@ final class EvalPartitions {
 
         @Override
         public Iterator<Row> call(Iterator<Row> rows) {
-            LanguageModel lm = ExecutorModelCache.frozen(key, modelDir, model);
-            LanguageModel ref = referenceDir == null ? null : ExecutorModelCache.frozen(key + "-reference", referenceDir, model);
+            // Leased until the partition's rows are computed (they are, into out, before returning).
+            try (ExecutorModelCache.Lease lease = ExecutorModelCache.frozen(key, modelDir, model);
+                    ExecutorModelCache.Lease refLease = referenceDir == null ? null
+                            : ExecutorModelCache.frozen(key + "-reference", referenceDir, model)) {
+                return compute(lease.model(), refLease == null ? null : refLease.model(), rows);
+            }
+        }
+
+        private Iterator<Row> compute(LanguageModel lm, LanguageModel ref, Iterator<Row> rows) {
             SampleMetrics.Judges judges = new SampleMetrics.Judges(
                     encoderDir == null ? null : (org.lethe.judge.SentenceEncoder) JUDGES.computeIfAbsent(
                             "encoder:" + encoderDir, k -> org.lethe.judge.SentenceEncoder.load(Paths.get(encoderDir), model)),

@@ -13,13 +13,26 @@ import java.util.Locale;
 /**
  * Where and how a model computes: device (auto, cpu, gpu, gpu:N; see {@link #resolveDevice}), compute
  * dtype (float32, or float16 for a frozen base on GPU) and the torch intra-op thread count (0 keeps
- * the engine's default).
+ * the engine's default); and how many parameter bytes, idle for how long, an executor JVM keeps
+ * cached ({@link org.lethe.distributed.ExecutorModelCache}). The cache settings travel with every
+ * task that loads a model and never change what a model computes.
  */
-public record ModelSettings(String device, String dtype, int threads) implements java.io.Serializable {
+public record ModelSettings(String device, String dtype, int threads, long cacheMaxBytes, int cacheIdleSeconds)
+        implements java.io.Serializable {
+
+    /** {@code lethe.model.cache_max_bytes} in reference.conf: 16 GiB. */
+    public static final long DEFAULT_CACHE_MAX_BYTES = 16L << 30;
+    /** {@code lethe.model.cache_idle_seconds} in reference.conf. */
+    public static final int DEFAULT_CACHE_IDLE_SECONDS = 600;
 
     /** float32 on CPU with the engine's default threads: what tests and the demo use here. */
     public static ModelSettings defaults() {
         return new ModelSettings("cpu", "float32", 0);
+    }
+
+    /** Device, dtype and threads with the default model cache. */
+    public ModelSettings(String device, String dtype, int threads) {
+        this(device, dtype, threads, DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_IDLE_SECONDS);
     }
 
     public ModelSettings {
@@ -30,16 +43,24 @@ public record ModelSettings(String device, String dtype, int threads) implements
         if (threads < 0) {
             throw new IllegalArgumentException("lethe.model.threads must be >= 0, got " + threads);
         }
+        if (cacheMaxBytes < 1) {
+            throw new IllegalArgumentException("lethe.model.cache_max_bytes must be >= 1, got " + cacheMaxBytes);
+        }
+        if (cacheIdleSeconds < 0) {
+            throw new IllegalArgumentException("lethe.model.cache_idle_seconds must be >= 0 (0: no idle eviction),"
+                    + " got " + cacheIdleSeconds);
+        }
     }
 
     /** The {@code lethe.model.*} settings of a resolved config. */
     public static ModelSettings of(LetheConfig config) {
-        return new ModelSettings(config.modelDevice(), config.modelDtype(), config.modelThreads());
+        return new ModelSettings(config.modelDevice(), config.modelDtype(), config.modelThreads(),
+                config.getLong("model.cache_max_bytes"), config.getInt("model.cache_idle_seconds"));
     }
 
     /** These settings computing in {@code dtype} instead (e.g. a float16 ref_model beside a float32 model). */
     public ModelSettings withDtype(String dtype) {
-        return new ModelSettings(device, dtype, threads);
+        return new ModelSettings(device, dtype, threads, cacheMaxBytes, cacheIdleSeconds);
     }
 
     /** The compute data type. */
@@ -73,7 +94,8 @@ public record ModelSettings(String device, String dtype, int threads) implements
      * without a GPU drives GPU executors; the tasks still hold to the strict rule.
      */
     public ModelSettings forTrainingDriver() {
-        return device.toLowerCase(Locale.ROOT).startsWith("gpu") ? new ModelSettings("auto", dtype, threads) : this;
+        return device.toLowerCase(Locale.ROOT).startsWith("gpu") ? new ModelSettings("auto", dtype, threads, cacheMaxBytes, cacheIdleSeconds)
+                : this;
     }
 
     /**

@@ -37,7 +37,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.expr;
@@ -221,7 +220,8 @@ public final class StatsJob {
             }
         } finally {
             stats.unpersist();
-            release(key);
+            // Reaches only this JVM (a local master's tasks); executors free theirs by the cache's bound and idle time.
+            ExecutorModelCache.release(key);
         }
     }
 
@@ -239,21 +239,6 @@ public final class StatsJob {
     /** The parameters whose gradient is taken: the adapters with [lora], else those the patterns match. */
     static List<String> parameters(LanguageModel lm, LoraSettings lora, List<String> gradient) {
         return DataParallelTrainer.select(lm, lora != null ? List.of() : gradient);
-    }
-
-    /** Models of running stats jobs, one per executor JVM (with LoRA attached when configured). */
-    private static final Map<String, LanguageModel> MODELS = new ConcurrentHashMap<>();
-
-    private static LanguageModel model(String key, String modelDir, ModelSettings settings, LoraSettings lora) {
-        org.lethe.model.NumericGuard.enter(settings.threads());
-        return MODELS.computeIfAbsent(key, k -> ExecutorModelCache.load(modelDir, settings, lora));
-    }
-
-    private static void release(String key) {
-        LanguageModel lm = MODELS.remove(key);
-        if (lm != null) {
-            lm.close();
-        }
     }
 
     /** The executor side: each batch's statistics, gradients and projections. */
@@ -294,14 +279,17 @@ public final class StatsJob {
             if (batches.isEmpty()) {
                 return java.util.Collections.emptyIterator();
             }
-            LanguageModel lm = model(key, modelDir, modelSettings, lora);
-            List<String> names = parameters(lm, lora, gradient);
-            SeededProjection projection = new SeededProjection(seed, projectionDim, projectionBlock);
-            List<Row> out = new ArrayList<>();
-            for (List<Row> batch : batches.values()) {
-                out.addAll(batch(lm, names, projection, batch));
+            // The model (LoRA attached when configured) is leased until the partition's rows are computed.
+            try (ExecutorModelCache.Lease lease = ExecutorModelCache.frozen(key, modelDir, modelSettings, lora)) {
+                LanguageModel lm = lease.model();
+                List<String> names = parameters(lm, lora, gradient);
+                SeededProjection projection = new SeededProjection(seed, projectionDim, projectionBlock);
+                List<Row> out = new ArrayList<>();
+                for (List<Row> batch : batches.values()) {
+                    out.addAll(batch(lm, names, projection, batch));
+                }
+                return out.iterator();
             }
-            return out.iterator();
         }
 
         private List<Row> batch(LanguageModel lm, List<String> names, SeededProjection projection, List<Row> batch) {

@@ -186,4 +186,44 @@ class DataParallelTrainerTest {
             assertTrue(worst <= 0.1 * 1e-2 * 3, "max |w_spark - w_single| = " + worst);
         }
     }
+
+    @Test
+    void evictingTheTrainedModelAfterEveryTaskTrainsBitwiseTheSame(@TempDir Path tmp) {
+        Path dir = tmp.resolve("model");
+        ModelSettings settings = new ModelSettings("cpu", "float32", 1);
+        try (LanguageModel fresh = LanguageModel.fresh(ModelPresets.config("tiny", 40), settings, 3, null)) {
+            fresh.save(dir);
+        }
+        Dataset<Row> batch = batch(sequences());
+        LossObjective nll = new LossObjective(List.of(LossObjective.Part.of(false, "nll", 1.0, Map.of())), 0,
+                new long[1]);
+        long[] counts = LossObjective.countsByStep(batch, nll.parts(), 8).get(0);
+        // A 1-byte bound evicts every model when its task's lease ends: each task reloads the
+        // model from its directory and takes the step's snapshot (all trained parameters, or a subset).
+        ModelSettings evicting = new ModelSettings("cpu", "float32", 1, 1, 0);
+        for (List<String> trainable : List.of(List.<String>of(), List.of("model\\.layers\\.0\\..*"))) {
+            DataParallelTrainer.Options options = new DataParallelTrainer.Options(AdamW.Settings.defaults(), 1.0, 2,
+                    trainable, null, null, 0, Long.MAX_VALUE, null, DataParallelTrainer.Reduce.ORDERED);
+            // One path each (same result either way: the first test): all parameters serialized as on
+            // a cluster, the subset through the same-JVM exchange.
+            boolean sameJvm = !trainable.isEmpty();
+            float[] kept = train(dir, settings, options, sameJvm, batch, nll, counts);
+            ExecutorModelCache.resetForTest();
+            float[] evicted = train(dir, evicting, options, sameJvm, batch, nll, counts);
+            assertTrue(ExecutorModelCache.stats().evictions() >= 3, "evicted at least once per step");
+            assertArrayEquals(kept, evicted, trainable + (sameJvm ? ": same JVM" : ": serialized snapshots"));
+        }
+    }
+
+    /** Every parameter after three steps. */
+    private static float[] train(Path dir, ModelSettings settings, DataParallelTrainer.Options options, boolean sameJvm,
+            Dataset<Row> batch, LossObjective nll, long[] counts) {
+        try (DataParallelTrainer trainer = new DataParallelTrainer(SPARK.session(), dir.toString(), settings, options,
+                sameJvm)) {
+            for (int step = 1; step <= 3; step++) {
+                trainer.step(batch, 1e-2, nll.withCounts(counts), step);
+            }
+            return ParameterSnapshot.of(trainer.model(), 3).values();
+        }
+    }
 }
