@@ -9,6 +9,16 @@ derived from Airflow's `{{ run_id }}`, sanitized to Lethe's `[A-Za-z0-9._-]+` by
 (Airflow run ids hold ':' and '+', e.g. `scheduled__2026-01-02T00:00:00+00:00`). Lethe's settings
 come from a HOCON file (`params.conf`); Spark's from the connection and `conf=` below
 (deploy/spark-defaults-*.conf lists them). Copy this file to the DAGs folder and adapt `params`.
+
+Every Lethe task runs in the Airflow pool `lethe_tables` (LETHE_POOL): create it with ONE slot,
+
+    airflow pools set lethe_tables 1 "Lethe: one application per table root"
+
+when the table root is on S3 (s3a://) without a multi-cluster Delta log store: S3 has no
+put-if-absent, so two applications committing to one Delta table at once can overwrite each
+other's commit, and Lethe cannot detect it (README, "Storage safety"). Give the pool to every DAG
+that writes the same root. On HDFS, ADLS, GCS or a local root, concurrent writers are safe and the
+pool may have more slots.
 """
 
 import os
@@ -56,6 +66,9 @@ for _name, _value in NUMERIC_PINS.items():
     for _prefix in ("spark.executorEnv", "spark.yarn.appMasterEnv", "spark.kubernetes.driverEnv"):
         SPARK_CONF[_prefix + "." + _name] = _value
 
+# One slot when the root is on S3 (see the module docstring); shared by every DAG writing the root.
+LETHE_POOL = "lethe_tables"
+
 # Templated pieces (Jinja, rendered per run).
 RID = "{{ lethe_run_id(run_id) }}"
 ROOT = "{{ params.root }}"
@@ -75,6 +88,7 @@ def lethe(task_id, *args, **kwargs):
         env_vars=dict(NUMERIC_PINS),
         application_args=list(args),
         name="lethe-" + task_id + "-" + RID,
+        pool=LETHE_POOL,
         **kwargs,
     )
 

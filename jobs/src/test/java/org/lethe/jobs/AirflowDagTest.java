@@ -53,4 +53,21 @@ class AirflowDagTest {
         assertEquals("scheduled__2026-01-02T00_00_00_00_00\nmanual__x_y_z\nok-1.2_3\nrun\n",
                 python("-c", script, DAG.toString()));
     }
+
+    @Test
+    void everyLetheTaskRunsInTheTablesPool() throws Exception {
+        Assumptions.assumeTrue(Files.exists(DAG), DAG + " not found");
+        // Every SparkSubmitOperator is built by lethe(), which must give it pool=LETHE_POOL ("lethe_tables"),
+        // the pool README's storage-safety table tells S3 users to create with one slot.
+        String script = String.join("\n",
+                "import ast, sys",
+                "tree = ast.parse(open(sys.argv[1]).read())",
+                "pool = next(n.value.value for n in tree.body if isinstance(n, ast.Assign)",
+                "            and getattr(n.targets[0], 'id', '') == 'LETHE_POOL')",
+                "calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, 'id', '') == 'SparkSubmitOperator']",
+                "kw = [[k.value.id for k in c.keywords if k.arg == 'pool'] for c in calls]",
+                "tasks = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, 'id', '') == 'lethe']",
+                "print(pool, len(calls), kw, len(tasks))");
+        assertEquals("lethe_tables 1 [['LETHE_POOL']] 7\n", python("-c", script, DAG.toString()));
+    }
 }
