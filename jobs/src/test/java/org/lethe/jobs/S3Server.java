@@ -76,6 +76,27 @@ final class S3Server implements AutoCloseable {
         return out;
     }
 
+    /** PUTs every file of a local directory under {@code key/} of the bucket. */
+    void upload(Path dir, String key) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        try (var files = Files.list(dir)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                int status = http.send(HttpRequest.newBuilder(URI.create(endpoint() + "/" + BUCKET + "/" + key + "/"
+                        + f.getFileName())).PUT(HttpRequest.BodyPublishers.ofFile(f)).build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode();
+                assertTrue(status == 200, "PUT " + key + "/" + f.getFileName() + ": HTTP " + status);
+            }
+        }
+    }
+
+    /** The bytes of object {@code key} of the bucket. */
+    byte[] download(String key) throws Exception {
+        HttpResponse<byte[]> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(endpoint() + "/"
+                + BUCKET + "/" + key)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertTrue(r.statusCode() == 200, "GET " + key + ": HTTP " + r.statusCode());
+        return r.body();
+    }
+
     @Override
     public void close() {
         process.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);

@@ -22,14 +22,17 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.lethe.data.FictitiousAuthors;
-import org.lethe.distributed.Checkpoints;
 import org.lethe.testing.TinyModels;
 
 /**
  * A real Spark standalone cluster (a master and two 1-core workers as separate JVMs on 127.0.0.1)
- * runs the spark-submit jar through deploy/lethe-submit: ingest, unlearn and evaluate give what the
- * embedded local[*] run gives (weights bitwise, as the unlearning partition test), also when an
- * executor JVM is killed in the middle of unlearn; a job asking for a (fake) GPU is scheduled on
+ * runs the spark-submit jar through deploy/lethe-submit, with the table root, the models and the
+ * checkpoints on a real HDFS (an in-process minicluster) and, separately, on S3 (S3Mock in its own
+ * JVM, through s3a, which only the cluster's classpath has): ingest, finetune, unlearn, evaluate and
+ * report give what the embedded local[*] run on local paths gives (weights bitwise, as the
+ * unlearning partition test), on HDFS also when an executor JVM is killed in the middle of unlearn;
+ * evaluating three models in one application keeps every executor's model cache within its byte
+ * bound (read back from the executors); a job asking for a (fake) GPU is scheduled on
  * it and fails naming lethe.model.device because CUDA is unavailable here; and an executor told
  * another ATen CPU capability than the driver's fails the first step, naming both. Runs in the
  * integration-test phase after the jar is built: {@code mvn -B verify}, or {@code mvn -o -B -pl
@@ -45,6 +48,10 @@ class SparkStandaloneClusterTest {
     private static Path jar;
     private static Path bench;
     private static Path model;
+    private static MiniHdfs hdfs;
+    private static S3Server s3;
+    /** The local[*] run on local paths every storage is compared with (made once, by the first test needing it). */
+    private static Local reference;
 
     private static Path required(String property) {
         String value = System.getProperty(property);
@@ -77,6 +84,9 @@ class SparkStandaloneClusterTest {
         bench = tmp.resolve("bench");
         FictitiousAuthors.generate(1, 3, 10).write(bench, 512);
         model = TinyModels.save(bench, 7, tmp.resolve("model"));
+        hdfs = new MiniHdfs(tmp.resolve("hdfs"));
+        s3 = new S3Server(required("lethe.s3mock.jar"), tmp.resolve("s3"));
+        mark("HDFS and S3 up");
     }
 
     @AfterAll
@@ -88,12 +98,21 @@ class SparkStandaloneClusterTest {
         if (cluster != null) {
             cluster.close();
         }
+        if (s3 != null) {
+            s3.close();
+        }
+        if (hdfs != null) {
+            hdfs.close();
+        }
     }
 
     private static final List<String> UNLEARN = List.of("--set", "unlearn.dataset=synth", "--set", "unlearn.method=grad_diff",
             "--set", "unlearn.epochs=2", "--set", "unlearn.batch_size=4", "--set", "unlearn.micro_batch_size=2",
             "--set", "unlearn.lr=1e-3", "--set", "unlearn.max_steps=6", "--set", "unlearn.partitions=2",
-            "--set", "unlearn.reduce=ordered", "--set", "model.threads=1");
+            "--set", "unlearn.reduce=ordered", "--set", "unlearn.checkpoint_every_steps=2", "--set", "model.threads=1");
+    private static final List<String> FINETUNE = List.of("--set", "train.dataset=synth", "--set", "train.epochs=1",
+            "--set", "train.batch_size=4", "--set", "train.micro_batch_size=2", "--set", "train.max_steps=2",
+            "--set", "train.partitions=2", "--set", "train.reduce=ordered", "--set", "model.threads=1");
     private static final List<String> EVALUATE = List.of("--set", "eval.dataset=synth", "--set", "eval.max_samples=6",
             "--set", "eval.max_new_tokens=4", "--set", "eval.mia_gradient_norm=false", "--set", "model.threads=1");
 
@@ -159,57 +178,101 @@ class SparkStandaloneClusterTest {
         started = now;
     }
 
-    private static byte[] weights(Path root, String runId) throws IOException {
-        return Files.readAllBytes(Checkpoints.weightsFile(root.resolve("checkpoints").resolve(runId)
-                .resolve("checkpoint-6")));
+    /** What the local[*] run on local paths printed, and its final weights. */
+    private record Local(JsonNode ingest, JsonNode finetune, JsonNode unlearn, JsonNode evaluate, byte[] weights,
+            Path root) {}
+
+    /** ingest, finetune (from the tiny model), unlearn (from the finetuned one) and evaluate, embedded. */
+    private static synchronized Local reference() throws Exception {
+        if (reference == null) {
+            Path local = tmp.resolve("local");
+            Cli ingest = Cli.run(args("ingest", "--format", "tofu", "--input", bench, "--root", local,
+                    "--dataset", "synth").toArray(String[]::new));
+            assertEquals(0, ingest.status(), ingest.err());
+            Cli finetune = Cli.run(args("finetune", "--root", local, "--run-id", "target", "--set",
+                    "train.model=" + model, FINETUNE).toArray(String[]::new));
+            assertEquals(0, finetune.status(), finetune.err());
+            Cli unlearn = Cli.run(args("unlearn", "--root", local, "--run-id", "u", "--set", "unlearn.model="
+                    + local.resolve("checkpoints/target/checkpoint-2"), UNLEARN).toArray(String[]::new));
+            assertEquals(0, unlearn.status(), unlearn.err());
+            Cli evaluate = Cli.run(args("evaluate", "--root", local, "--run-id", "u", "--model",
+                    local.resolve("checkpoints/u/checkpoint-6"), EVALUATE).toArray(String[]::new));
+            assertEquals(0, evaluate.status(), evaluate.err());
+            reference = new Local(json(ingest.out()), json(finetune.out()), json(unlearn.out()),
+                    json(evaluate.out().replace(local.toString(), "ROOT")),
+                    Files.readAllBytes(local.resolve("checkpoints/u/checkpoint-6/model.safetensors")), local);
+            mark("local[*] ingest, finetune, unlearn, evaluate");
+        }
+        return reference;
+    }
+
+    /** Copies a local model directory to {@code target} on HDFS, as a user uploads a base model (no commit marker). */
+    private static void uploadToHdfs(Path dir, String target) throws IOException {
+        org.apache.hadoop.fs.Path to = new org.apache.hadoop.fs.Path(target);
+        org.apache.hadoop.fs.FileSystem fs = to.getFileSystem(new org.apache.hadoop.conf.Configuration());
+        fs.mkdirs(to);
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(f.toUri()),
+                        new org.apache.hadoop.fs.Path(to, f.getFileName().toString()));
+            }
+        }
+    }
+
+    private static byte[] hdfsBytes(String file) throws IOException {
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(file);
+        try (java.io.InputStream in = p.getFileSystem(new org.apache.hadoop.conf.Configuration()).open(p)) {
+            return in.readAllBytes();
+        }
+    }
+
+    /** ingest's, finetune's and unlearn's printed summaries on another storage equal the local run's. */
+    private static void assertSameRun(Local l, JsonNode ingest, JsonNode finetune, JsonNode unlearn) {
+        assertEquals(l.ingest(), ingest);
+        for (String field : List.of("steps", "samples", "first_loss", "last_loss", "model_fingerprint",
+                "data_fingerprint")) {
+            assertEquals(l.finetune().get(field), finetune.get(field), "finetune " + field);
+        }
+        for (String field : List.of("first_loss", "last_loss", "model_fingerprint", "data_fingerprint")) {
+            assertEquals(l.unlearn().get(field), unlearn.get(field), "unlearn " + field);
+        }
     }
 
     @Test
-    void ingestUnlearnEvaluateOnTheClusterEqualTheLocalRunAlsoWhenAnExecutorDies() throws Exception {
-        // The reference: the same commands in this JVM, embedded local[*].
-        Path local = tmp.resolve("local");
-        Path remote = tmp.resolve("remote");
-        Cli localIngest = Cli.run(args("ingest", "--format", "tofu", "--input", bench, "--root", local, "--dataset", "synth")
-                .toArray(String[]::new));
-        assertEquals(0, localIngest.status(), localIngest.err());
-        Cli localUnlearn = Cli.run(args("unlearn", "--root", local, "--run-id", "u", "--set", "unlearn.model=" + model,
-                UNLEARN).toArray(String[]::new));
-        assertEquals(0, localUnlearn.status(), localUnlearn.err());
-        Cli localEval = Cli.run(args("evaluate", "--root", local, "--run-id", "u", "--model",
-                local.resolve("checkpoints/u/checkpoint-6"), EVALUATE).toArray(String[]::new));
-        assertEquals(0, localEval.status(), localEval.err());
-        mark("local[*] ingest, unlearn, evaluate");
+    void onHdfsTheClusterRunEqualsTheLocalRunAlsoWhenAnExecutorDies() throws Exception {
+        Local l = reference();
+        String remote = hdfs.uri() + "/lethe";
+        String base = hdfs.uri() + "/models/tiny";
+        uploadToHdfs(model, base);
 
-        Cli ingest = onCluster("ingest", List.of(), args("ingest", "--format", "tofu", "--input", bench, "--root", remote,
-                "--dataset", "synth"));
+        Cli ingest = onCluster("hdfs-ingest", List.of(), args("ingest", "--format", "tofu", "--input", bench, "--root",
+                remote, "--dataset", "synth"));
         assertEquals(0, ingest.status(), ingest.err());
         assertTrue(ingest.err().contains("master " + cluster.masterUrl), "ran on the standalone master");
-        assertEquals(json(localIngest.out()), json(ingest.out()));
-        mark("cluster ingest");
+        Cli finetune = onCluster("hdfs-finetune", List.of(), args("finetune", "--root", remote, "--run-id", "target",
+                "--set", "train.model=" + base, FINETUNE));
+        assertEquals(0, finetune.status(), finetune.err());
+        mark("cluster ingest, finetune on HDFS");
 
         // unlearn, killing worker 0's executor JVM once step 2 is done (6 steps of 2 tasks each).
-        Process unlearn = submit("unlearn", List.of(), args("unlearn", "--root", remote, "--run-id", "u",
-                "--set", "unlearn.model=" + model, UNLEARN));
-        Path err = tmp.resolve("unlearn.err");
+        Process unlearn = submit("hdfs-unlearn", List.of(), args("unlearn", "--root", remote, "--run-id", "u",
+                "--set", "unlearn.model=" + remote + "/checkpoints/target/checkpoint-2", UNLEARN));
+        Path err = tmp.resolve("hdfs-unlearn.err");
         StandaloneCluster.await(Duration.ofMinutes(3), () -> StandaloneCluster.log(err).contains("unlearn u: step 2/")
                 || !unlearn.isAlive(), "unlearn step 2");
         assertTrue(unlearn.isAlive(), "unlearn ended before step 2: " + StandaloneCluster.log(err));
         List<ProcessHandle> victims = cluster.executors(0);
         assertEquals(1, victims.size(), "worker 0 runs one executor: " + victims);
         assertTrue(victims.get(0).destroyForcibly());
-        Cli unlearned = finish("unlearn", unlearn);
-        mark("cluster unlearn (executor killed after step 2)");
+        Cli unlearned = finish("hdfs-unlearn", unlearn);
+        mark("cluster unlearn on HDFS (executor killed after step 2)");
         assertEquals(0, unlearned.status(), unlearned.err());
         int lost = unlearned.err().indexOf("Lost executor");
         assertTrue(lost > 0 && lost < unlearned.err().indexOf("unlearn u: step 6/"),
                 "the driver lost an executor before the last step");
-        assertArrayEquals(weights(local, "u"), weights(remote, "u"), "bitwise the local run's weights");
-        JsonNode l = json(localUnlearn.out());
-        JsonNode r = json(unlearned.out());
-        assertEquals(l.get("last_loss"), r.get("last_loss"));
-        assertEquals(l.get("first_loss"), r.get("first_loss"));
-        assertEquals(l.get("model_fingerprint"), r.get("model_fingerprint"));
-        assertEquals(l.get("data_fingerprint"), r.get("data_fingerprint"));
+        assertArrayEquals(l.weights(), hdfsBytes(remote + "/checkpoints/u/checkpoint-6/model.safetensors"),
+                "bitwise the local run's weights");
+        assertSameRun(l, json(ingest.out()), json(finetune.out()), json(unlearned.out()));
         // The worker relaunched an executor for the application after the kill.
         try (Stream<Path> apps = Files.list(cluster.workDirs.get(0))) {
             Path app = apps.filter(Files::isDirectory).filter(d -> d.getFileName().toString().startsWith("app-"))
@@ -219,12 +282,67 @@ class SparkStandaloneClusterTest {
             }
         }
 
-        Cli evaluated = onCluster("evaluate", List.of(), args("evaluate", "--root", remote, "--run-id", "u", "--model",
-                remote.resolve("checkpoints/u/checkpoint-6"), EVALUATE));
+        // Every checkpoint of the run (steps 2, 4, 6: three models in one application), with a model cache
+        // bound that holds one model: the executors evict, and their caches stay within the bound.
+        long bound = Files.size(l.root().resolve("checkpoints/u/checkpoint-6/model.safetensors")) * 3 / 2;
+        Cli evaluated = onCluster("hdfs-evaluate", List.of(), args("evaluate", "--root", remote, "--run-id", "u",
+                "--model", remote + "/checkpoints/u", EVALUATE, "--set", "model.cache_max_bytes=" + bound));
         assertEquals(0, evaluated.status(), evaluated.err());
-        mark("cluster evaluate");
-        assertNumbersEqual(json(localEval.out().replace(local.toString(), "ROOT")),
-                json(evaluated.out().replace(remote.toString(), "ROOT")), "evaluate");
+        com.fasterxml.jackson.databind.node.ObjectNode all =
+                (com.fasterxml.jackson.databind.node.ObjectNode) json(evaluated.out().replace(remote, "ROOT"));
+        assertEquals("[2,4,6]", all.remove("steps").toString());
+        assertNumbersEqual(l.evaluate(), all, "evaluate (the last step)");
+        java.util.regex.Matcher caches = Pattern.compile("evaluate u: executor (\\d+) model cache: \\d+ model\\(s\\),"
+                + " \\d+ bytes resident, high-water (\\d+) of (\\d+) bytes, (\\d+) eviction").matcher(evaluated.err());
+        java.util.Set<String> executors = new java.util.TreeSet<>();
+        long evictions = 0;
+        while (caches.find()) {
+            executors.add(caches.group(1));
+            assertEquals(bound, Long.parseLong(caches.group(3)), caches.group());
+            assertTrue(Long.parseLong(caches.group(2)) <= bound, "within the bound: " + caches.group());
+            evictions += Long.parseLong(caches.group(4));
+        }
+        assertEquals(2, executors.size(), "both executors read back: " + evaluated.err());
+        assertTrue(evictions >= 2, "three models, room for one: the executors evicted");
+        Path html = tmp.resolve("hdfs-report.html");
+        Cli report = onCluster("hdfs-report", List.of(), args("report", "--root", remote, "--out", html));
+        assertEquals(0, report.status(), report.err());
+        assertTrue(Files.size(html) > 10_000 && Files.readString(html).contains("target"), "a report of the runs");
+        mark("cluster evaluate, report on HDFS");
+    }
+
+    @Test
+    void onS3TheClusterRunEqualsTheLocalRun() throws Exception {
+        Local l = reference();
+        String remote = s3.uri() + "/lethe";
+        List<String> conf = s3.sparkConf();
+        // The base model is put with the server's HTTP API (this JVM has no s3a), as a user's upload tool would.
+        String base = s3.uri() + "/models/tiny";
+        s3.upload(model, "models/tiny");
+
+        Cli ingest = onCluster("s3-ingest", conf, args("ingest", "--format", "tofu", "--input", bench, "--root", remote,
+                "--dataset", "synth"));
+        assertEquals(0, ingest.status(), ingest.err());
+        Cli finetune = onCluster("s3-finetune", conf, args("finetune", "--root", remote, "--run-id", "target",
+                "--set", "train.model=" + base, FINETUNE));
+        assertEquals(0, finetune.status(), finetune.err());
+        Cli unlearn = onCluster("s3-unlearn", conf, args("unlearn", "--root", remote, "--run-id", "u",
+                "--set", "unlearn.model=" + remote + "/checkpoints/target/checkpoint-2", UNLEARN));
+        assertEquals(0, unlearn.status(), unlearn.err());
+        mark("cluster ingest, finetune, unlearn on S3");
+        assertArrayEquals(l.weights(), s3.download("lethe/checkpoints/u/checkpoint-6/model.safetensors"),
+                "bitwise the local run's weights");
+        assertSameRun(l, json(ingest.out()), json(finetune.out()), json(unlearn.out()));
+
+        Cli evaluated = onCluster("s3-evaluate", conf, args("evaluate", "--root", remote, "--run-id", "u",
+                "--model", remote + "/checkpoints/u/checkpoint-6", EVALUATE));
+        assertEquals(0, evaluated.status(), evaluated.err());
+        assertNumbersEqual(l.evaluate(), json(evaluated.out().replace(remote, "ROOT")), "evaluate");
+        Path html = tmp.resolve("s3-report.html");
+        Cli report = onCluster("s3-report", conf, args("report", "--root", remote, "--out", html));
+        assertEquals(0, report.status(), report.err());
+        assertTrue(Files.size(html) > 10_000 && Files.readString(html).contains("target"), "a report of the runs");
+        mark("cluster evaluate, report on S3");
     }
 
     @Test

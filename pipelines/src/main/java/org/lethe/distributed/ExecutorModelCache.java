@@ -237,6 +237,24 @@ public final class ExecutorModelCache {
     }
 
     /**
+     * The {@link #stats} of the executors a small job reaches (two tasks per core of the application,
+     * so every live executor in practice, not by guarantee), one per executor, by executor id.
+     */
+    public static List<Stats> fromExecutors(org.apache.spark.SparkContext spark) {
+        int tasks = 2 * Math.max(1, spark.defaultParallelism());
+        List<Integer> slots = new ArrayList<>();
+        for (int i = 0; i < tasks; i++) {
+            slots.add(i);
+        }
+        Map<String, Stats> byExecutor = new java.util.TreeMap<>();
+        for (Stats s : org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark).parallelize(slots, tasks)
+                .map(x -> stats()).collect()) {
+            byExecutor.put(String.valueOf(s.executorId()), s);
+        }
+        return new ArrayList<>(byExecutor.values());
+    }
+
+    /**
      * The bytes of {@code lm}'s parameters (each array's element count times its data type's size,
      * base weights and attached LoRA adapters, a tied embedding once): what an entry counts against
      * the bound. Buffers such as the rotary frequencies are not parameters and not counted.

@@ -240,6 +240,13 @@ public final class EvaluateJob {
         for (String model : CheckpointSelection.models(dir, request.step())) {
             out.add(run(request, runId, model, retainRun));
         }
+        // What evaluating these models left in the executors' model caches (bounded by lethe.model.cache_*).
+        for (org.lethe.distributed.ExecutorModelCache.Stats s
+                : org.lethe.distributed.ExecutorModelCache.fromExecutors(spark.sparkContext())) {
+            LOG.info("evaluate {}: executor {} model cache: {} model(s), {} bytes resident, high-water {} of {} bytes,"
+                    + " {} eviction(s)", runId, s.executorId(), s.entries(), s.residentBytes(), s.highWaterBytes(),
+                    s.maxBytes(), s.evictions());
+        }
         return out;
     }
 
