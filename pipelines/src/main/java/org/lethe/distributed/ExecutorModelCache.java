@@ -4,8 +4,8 @@ import org.lethe.model.LanguageModel;
 import org.lethe.model.LoraSettings;
 import org.lethe.model.ModelSettings;
 import org.lethe.model.NumericGuard;
+import org.lethe.storage.LocalModels;
 
-import java.nio.file.Paths;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -56,7 +56,7 @@ public final class ExecutorModelCache {
 
     /** A model directory with LoRA adapters attached when {@code lora} is given and it has none yet. */
     public static LanguageModel load(String modelDir, ModelSettings settings, LoraSettings lora) {
-        LanguageModel lm = LanguageModel.load(Paths.get(modelDir), settings);
+        LanguageModel lm = LocalModels.load(modelDir, dir -> LanguageModel.load(dir, settings));
         try {
             if (lora != null && lm.loraSettings().isEmpty()) {
                 lm.attachLora(lora);
@@ -77,7 +77,7 @@ public final class ExecutorModelCache {
      */
     public static LanguageModel frozen(String key, String modelDir, ModelSettings settings) {
         NumericGuard.enter(settings.threads());
-        return MODELS.computeIfAbsent(key, k -> new Entry(LanguageModel.load(Paths.get(modelDir), settings))).lm;
+        return MODELS.computeIfAbsent(key, k -> new Entry(LocalModels.load(modelDir, dir -> LanguageModel.load(dir, settings)))).lm;
     }
 
     /** Frees the model of a finished run (on the JVM this is called in). */
