@@ -24,7 +24,10 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.TreeMap;
 import java.util.Map;
 import java.util.Optional;
 
@@ -63,7 +66,7 @@ public final class Checkpoints {
      */
     public static String location(String location, String setting) {
         try {
-            return Locations.isLocal(location) ? Path.of(Locations.localPath(location).toString()).toString()
+            return Locations.isLocal(location) ? Locations.localPath(location).toString()
                     : new org.apache.hadoop.fs.Path(location).toString();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(setting + " must be a local directory or a Hadoop file system URI, got "
@@ -169,24 +172,33 @@ public final class Checkpoints {
     }
 
     /**
-     * The committed checkpoint with the highest step under {@code output}, if any. A checkpoint
-     * directory without a commit marker (its writer died, or an earlier Lethe wrote it) is skipped
-     * with a warning naming it.
+     * The committed checkpoint with the highest step under {@code output}, if any (see
+     * {@link #committedDirs}).
      */
     public static Optional<Found> latest(String output) {
+        List<String> dirs = committedDirs(output);
+        return dirs.isEmpty() ? Optional.empty() : Optional.of(read(dirs.get(dirs.size() - 1)));
+    }
+
+    /**
+     * The committed {@code checkpoint-<step>} directories under {@code output}, in step order. One
+     * without a commit marker (its writer stopped before committing it, or an earlier Lethe wrote it)
+     * is skipped with a warning naming it.
+     */
+    public static List<String> committedDirs(String output) {
         Configuration conf = LocalModels.hadoopConfiguration();
         org.apache.hadoop.fs.Path root = Locations.hadoopPath(output);
         FileStatus[] children;
         try {
             FileSystem fs = root.getFileSystem(conf);
             if (!fs.exists(root)) {
-                return Optional.empty();
+                return List.of();
             }
             children = fs.listStatus(root);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + output + ": " + e.getMessage(), e);
         }
-        Found best = null;
+        TreeMap<Long, String> committed = new TreeMap<>();
         for (FileStatus child : children) {
             String name = child.getPath().getName();
             if (!child.isDirectory() || !name.matches(PREFIX + "[0-9]+")) {
@@ -198,17 +210,15 @@ public final class Checkpoints {
                         + " wrote it): skipped", dir, CommittedDirectory.MARKER);
                 continue;
             }
-            Found found = read(dir, child.getPath(), conf);
-            if (best == null || found.globalStep() > best.globalStep()) {
-                best = found;
-            }
+            committed.put(Long.parseLong(name.substring(PREFIX.length())), dir);
         }
-        return Optional.ofNullable(best);
+        return new ArrayList<>(committed.values());
     }
 
-    private static Found read(String dir, org.apache.hadoop.fs.Path path, Configuration conf) {
-        org.apache.hadoop.fs.Path state = new org.apache.hadoop.fs.Path(path, "trainer_state.json");
-        try (InputStream in = state.getFileSystem(conf).open(state)) {
+    private static Found read(String dir) {
+        org.apache.hadoop.fs.Path state = new org.apache.hadoop.fs.Path(Locations.hadoopPath(dir),
+                "trainer_state.json");
+        try (InputStream in = state.getFileSystem(LocalModels.hadoopConfiguration()).open(state)) {
             JsonNode s = JSON.readTree(in);
             return new Found(dir, s.get("global_step").asLong(), s.get("optimizer_step").asLong(),
                     s.get("config_sha256").asText());

@@ -97,7 +97,8 @@ public final class CommittedDirectory {
             }
             List<FileEntry> files = new ArrayList<>();
             for (JsonNode f : root.get("files")) {
-                files.add(new FileEntry(f.path("path").asText(), f.path("bytes").asLong(-1), f.path("sha256").asText()));
+                files.add(new FileEntry(f.path("path").asText(), f.path("bytes").asLong(-1),
+                        f.path("sha256").asText()));
             }
             Marker m = of(files);
             if (!m.digest().equals(root.path("digest").asText())) {

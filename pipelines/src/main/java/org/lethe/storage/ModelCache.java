@@ -192,7 +192,8 @@ public final class ModelCache {
                     String sha = download(fs, new Path(source, f.path()), temp.resolve(f.path()));
                     if (!sha.equals(f.sha256())) {
                         throw new IOException(new Path(source, f.path()) + ": SHA-256 " + sha + " differs from "
-                                + f.sha256() + " in its commit marker (the file changed or was corrupted after commit)");
+                                + f.sha256() + " in its commit marker (the file changed or was corrupted after"
+                                + " commit)");
                     }
                 }
                 CommittedDirectory.writeLocalMarker(temp, marker.get());

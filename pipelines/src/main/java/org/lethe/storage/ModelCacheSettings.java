@@ -33,7 +33,8 @@ public record ModelCacheSettings(String dir, long maxBytes, long idleSeconds) {
             throw new IllegalArgumentException("lethe.storage.model_cache.max_bytes must be > 0, got " + maxBytes);
         }
         if (idleSeconds <= 0) {
-            throw new IllegalArgumentException("lethe.storage.model_cache.idle_seconds must be > 0, got " + idleSeconds);
+            throw new IllegalArgumentException("lethe.storage.model_cache.idle_seconds must be > 0, got "
+                    + idleSeconds);
         }
         if (dir.contains("\n")) {
             throw new IllegalArgumentException("lethe.storage.model_cache.dir must be one line, got " + dir);
@@ -60,16 +61,16 @@ public record ModelCacheSettings(String dir, long maxBytes, long idleSeconds) {
      */
     public static ModelCacheSettings current() {
         TaskContext task = TaskContext.get();
+        SparkSession session = task == null ? LocalModels.session() : null;
         String value = task != null ? task.getLocalProperty(PROPERTY)
-                : SparkSession.getActiveSession().isDefined()
-                        ? SparkSession.getActiveSession().get().sparkContext().getLocalProperty(PROPERTY) : null;
+                : session != null ? session.sparkContext().getLocalProperty(PROPERTY) : null;
         return value == null ? defaults() : parse(value);
     }
 
     /** The cache these settings describe (one instance per settings and JVM). */
     public ModelCache cache() {
-        return CACHES.computeIfAbsent(this, s -> new ModelCache(
-                s.dir.isEmpty() ? Paths.get(System.getProperty("java.io.tmpdir"), "lethe-model-cache") : Paths.get(s.dir),
+        return CACHES.computeIfAbsent(this, s -> new ModelCache(s.dir.isEmpty()
+                ? Paths.get(System.getProperty("java.io.tmpdir"), "lethe-model-cache") : Paths.get(s.dir),
                 s.maxBytes, Duration.ofSeconds(s.idleSeconds)));
     }
 
