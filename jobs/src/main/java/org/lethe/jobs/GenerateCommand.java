@@ -1,11 +1,12 @@
 package org.lethe.jobs;
 
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.lethe.config.LetheConfig;
 import org.lethe.model.LanguageModel;
+import org.lethe.storage.LocalModels;
+import org.lethe.storage.ModelCacheSettings;
 import org.lethe.model.GenerateSettings;
 import org.lethe.model.GreedyDecoder;
 import picocli.CommandLine.Command;
@@ -20,8 +21,9 @@ import picocli.CommandLine.Option;
 public final class GenerateCommand extends LetheCommand {
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
-        description = "Hugging Face model directory (config.json, model.safetensors, tokenizer.json).")
-    private Path model;
+        description = "Hugging Face model directory (config.json, model.safetensors, tokenizer.json): a local"
+            + " path or a Hadoop URI (hdfs://, s3a://...), read through the node's model cache.")
+    private String model;
 
     @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "The prompt (may be empty).")
     private String prompt;
@@ -36,7 +38,8 @@ public final class GenerateCommand extends LetheCommand {
     @Override
     protected void run(LetheConfig config) {
         GenerateSettings settings = GenerateSettings.of(config, maxNewTokens);
-        try (LanguageModel lm = LanguageModel.load(model, settings.model())) {
+        try (LanguageModel lm = LocalModels.load(model, ModelCacheSettings.of(config),
+                d -> LanguageModel.load(d, settings.model()))) {
             long[] promptIds = lm.tokenizer().encode(prompt, true);
             long[] generated = GreedyDecoder.generate(lm, List.of(promptIds), settings.maxNewTokens(), true).get(0);
             out().println(ids

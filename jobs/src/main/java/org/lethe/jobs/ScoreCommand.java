@@ -3,10 +3,11 @@ package org.lethe.jobs;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.nio.file.Path;
 import java.util.List;
 import org.lethe.config.LetheConfig;
 import org.lethe.model.LanguageModel;
+import org.lethe.storage.LocalModels;
+import org.lethe.storage.ModelCacheSettings;
 import org.lethe.model.ModelSettings;
 import org.lethe.model.LmScorer;
 import picocli.CommandLine.Command;
@@ -23,15 +24,17 @@ public final class ScoreCommand extends LetheCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
-        description = "Hugging Face model directory (config.json, model.safetensors, tokenizer.json).")
-    private Path model;
+        description = "Hugging Face model directory (config.json, model.safetensors, tokenizer.json): a local"
+            + " path or a Hadoop URI (hdfs://, s3a://...), read through the node's model cache.")
+    private String model;
 
     @Option(names = "--text", required = true, paramLabel = "TEXT", description = "The text to score.")
     private String text;
 
     @Override
     protected void run(LetheConfig config) {
-        try (LanguageModel lm = LanguageModel.load(model, ModelSettings.of(config))) {
+        try (LanguageModel lm = LocalModels.load(model, ModelCacheSettings.of(config),
+                d -> LanguageModel.load(d, ModelSettings.of(config)))) {
             long[] ids = lm.tokenizer().encode(text, true);
             if (ids.length < 2) {
                 throw new IllegalArgumentException("--text must hold at least one token to score");

@@ -245,10 +245,10 @@ public final class ContinualJob {
         Optional<RunRecord> done = new Runs(store).get(id, "finetune").filter(x -> x.status() == RunStatus.SUCCEEDED);
         String checkpoint;
         if (done.isPresent()) {
-            java.nio.file.Path output = train.training().output(store, id);
+            String output = train.training().output(store, id);
             checkpoint = Checkpoints.latest(output).orElseThrow(
                     () -> new IllegalStateException("retain run " + id + " SUCCEEDED but has no checkpoint under "
-                            + output)).dir().toString();
+                            + output)).dir();
             LOG.info("continual: reusing retain run {} ({} samples kept)", id, kept.getLong(1));
         } else {
             FinetuneJob.Summary trained = runner.run(id, "finetune", train,

@@ -7,13 +7,12 @@ import org.lethe.data.IngestedDataset;
 import org.lethe.eval.EvaluateRequest;
 import org.lethe.finetune.FinetuneRequest;
 import org.lethe.job.JobRequest;
+import org.lethe.storage.LocalModels;
 import org.lethe.store.Fingerprints;
 import org.lethe.unlearn.Methods;
 import org.lethe.unlearn.UnlearnRequest;
 import org.lethe.unlearn.UnlearnSpec;
 
-import java.nio.file.Files;
-import java.nio.file.Paths;
 import java.util.List;
 import java.util.Map;
 
@@ -46,7 +45,7 @@ public record ContinualRequest(IngestedDataset.Ref data, String base, boolean re
             throw new IllegalArgumentException("lethe.continual.dataset must name the ingested dataset requests select from");
         }
         String base = config.getString("continual.model");
-        if (base.isBlank() || !Files.isRegularFile(Paths.get(base, "config.json"))) {
+        if (base.isBlank() || !LocalModels.hasFile(base, "config.json")) {
             throw new IllegalArgumentException("lethe.continual.model: '" + base + "' is not a model directory (no"
                     + " config.json); it is the model the lineage starts from");
         }

@@ -370,7 +370,7 @@ public final class IngestJob {
                 .optTextField(request.textField())
                 .build().read(spark, request.input());
         org.lethe.text.TextPassages.Result cut = org.lethe.text.TextPassages.builder()
-                .setModelDir(java.nio.file.Paths.get(request.model()))
+                .setModelDir(request.model())
                 .setMaxTokens(request.maxPassageTokens())
                 .build().run(raw.documents());
         Column split = request.split() != null ? lit(request.split())

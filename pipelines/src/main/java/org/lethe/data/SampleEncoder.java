@@ -9,7 +9,6 @@ import org.apache.spark.sql.types.StructType;
 import org.lethe.model.LmTokenizer;
 import org.lethe.text.ExecutorTokenizer;
 
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -39,7 +38,7 @@ public final class SampleEncoder {
     public static Dataset<Row> encode(SparkSession spark, Dataset<Row> examples, String modelDir,
             PromptTemplate template, String tokenizerSha) {
         // Fail on the driver, with the model named, before any executor spends time.
-        ExecutorTokenizer tokenizer = new ExecutorTokenizer(Paths.get(modelDir)).check();
+        ExecutorTokenizer tokenizer = new ExecutorTokenizer(modelDir).check();
         StructType schema = examples.schema();
         int idsField = schema.fieldIndex("input_ids");
         int promptField = schema.fieldIndex("prompt_tokens");

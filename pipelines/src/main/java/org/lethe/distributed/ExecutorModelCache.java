@@ -7,11 +7,11 @@ import org.lethe.model.LanguageModel;
 import org.lethe.model.LoraSettings;
 import org.lethe.model.ModelSettings;
 import org.lethe.model.NumericGuard;
+import org.lethe.storage.LocalModels;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.Serializable;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -172,7 +172,7 @@ public final class ExecutorModelCache {
 
     /** A model directory with LoRA adapters attached when {@code lora} is given and it has none yet. */
     public static LanguageModel load(String modelDir, ModelSettings settings, LoraSettings lora) {
-        LanguageModel lm = LanguageModel.load(Paths.get(modelDir), settings);
+        LanguageModel lm = LocalModels.load(modelDir, dir -> LanguageModel.load(dir, settings));
         try {
             if (lora != null && lm.loraSettings().isEmpty()) {
                 lm.attachLora(lora);
@@ -192,7 +192,7 @@ public final class ExecutorModelCache {
      * loaded from {@code modelDir} on first use (or after an eviction) and never changed.
      */
     public static Lease frozen(String key, String modelDir, ModelSettings settings) {
-        return acquire(key, settings, null, () -> LanguageModel.load(Paths.get(modelDir), settings));
+        return acquire(key, settings, null, () -> LocalModels.load(modelDir, dir -> LanguageModel.load(dir, settings)));
     }
 
     /**

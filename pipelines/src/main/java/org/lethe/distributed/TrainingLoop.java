@@ -11,7 +11,6 @@ import org.lethe.store.Tables;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -35,11 +34,11 @@ public final class TrainingLoop {
 
     /** The loop's fixed settings. */
     public record Settings(String job, String runId, int epochs, long stepsPerEpoch, long maxSteps,
-            long checkpointEvery, long seed, String configSha256, Path output, LrSchedule schedule,
+            long checkpointEvery, long seed, String configSha256, String output, LrSchedule schedule,
             int hiddenSize) {}
 
     /** What the loop did. */
-    public record Result(Path checkpoint, long steps, long resumedFrom, double firstLoss, double lastLoss) {}
+    public record Result(String checkpoint, long steps, long resumedFrom, double firstLoss, double lastLoss) {}
 
     private TrainingLoop() {}
 
@@ -114,7 +113,7 @@ public final class TrainingLoop {
             // Nothing left to do (a re-run after success, or max_steps at or below the checkpoint).
             return new Result(resume.get().dir(), resumed, resumed, first, last);
         }
-        Path checkpoint = Checkpoints.save(s.output(), trainer.model(), trainer.optimizer(), global, s.seed(),
+        String checkpoint = Checkpoints.save(s.output(), trainer.model(), trainer.optimizer(), global, s.seed(),
                 s.configSha256(), s.runId());
         return new Result(checkpoint, global, resumed, first, last);
     }

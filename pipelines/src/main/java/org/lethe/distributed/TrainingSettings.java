@@ -4,7 +4,6 @@ import org.lethe.config.LetheConfig;
 import org.lethe.model.AdamW;
 import org.lethe.store.TableStore;
 
-import java.nio.file.Path;
 import java.util.Optional;
 
 /**
@@ -15,7 +14,8 @@ import java.util.Optional;
  * and {@code warmup_steps = -1}) is kept as written here and resolved by that job's request.
  *
  * @param section the config section these came from ({@code train} or {@code unlearn}), as errors name it
- * @param output the configured checkpoint directory; empty: {@code <table root>/checkpoints/<run id>}
+ * @param output the configured checkpoint location (local or any Hadoop URI); empty:
+ *     {@code <table root>/checkpoints/<run id>}
  */
 public record TrainingSettings(String section, int epochs, int batchSize, int microBatchSize, double lr,
         String schedule, long warmupSteps, double weightDecay, double maxGradNorm, long seed, int partitions,
@@ -36,7 +36,7 @@ public record TrainingSettings(String section, int epochs, int batchSize, int mi
                 "lethe." + p + "reduce");
         String output = config.getString(p + "output");
         if (!output.isEmpty()) {
-            Checkpoints.localDirectory(output, "lethe." + p + "output");
+            Checkpoints.location(output, "lethe." + p + "output");
         }
         TrainingSettings settings = new TrainingSettings(section, epochs, batchSize, microBatchSize,
                 config.getDouble(p + "lr"), config.getString(p + "schedule"), config.getLong(p + "warmup_steps"),
@@ -75,12 +75,12 @@ public record TrainingSettings(String section, int epochs, int batchSize, int mi
     }
 
     /** Run {@code runId}'s checkpoint directory (see {@link Checkpoints#output}). */
-    public Path output(TableStore store, String runId) {
+    public String output(TableStore store, String runId) {
         return Checkpoints.output(store, output, "lethe." + section + ".output", runId);
     }
 
     /** The checkpoint to continue from under {@code output}: the latest one when resuming, else none. */
-    public Optional<Checkpoints.Found> resumeFrom(Path output) {
+    public Optional<Checkpoints.Found> resumeFrom(String output) {
         return resume ? Checkpoints.latest(output) : Optional.empty();
     }
 
@@ -90,7 +90,7 @@ public record TrainingSettings(String section, int epochs, int batchSize, int mi
     }
 
     /** The loop settings of job {@code job}'s run {@code runId} (checkpoints record {@code configSha256}). */
-    public TrainingLoop.Settings loop(String job, String runId, long stepsPerEpoch, String configSha256, Path output,
+    public TrainingLoop.Settings loop(String job, String runId, long stepsPerEpoch, String configSha256, String output,
             LrSchedule schedule, int hiddenSize) {
         return new TrainingLoop.Settings(job, runId, epochs, stepsPerEpoch, maxSteps, checkpointEverySteps, seed,
                 configSha256, output, schedule, hiddenSize);

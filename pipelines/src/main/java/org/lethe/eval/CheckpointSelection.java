@@ -3,20 +3,18 @@ package org.lethe.eval;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.spark.sql.Row;
+import org.lethe.distributed.Checkpoints;
+import org.lethe.storage.CommittedDirectory;
+import org.lethe.storage.LocalModels;
 import org.lethe.store.TableStore;
 import org.lethe.store.Tables;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 import static org.apache.spark.sql.functions.col;
 
@@ -33,8 +31,7 @@ final class CheckpointSelection {
 
     /** Whether {@code dir} holds a model (or a PEFT adapter) rather than checkpoints. */
     static boolean isModelDir(String dir) {
-        return Files.isRegularFile(Paths.get(dir, "config.json"))
-                || Files.isRegularFile(Paths.get(dir, "adapter_config.json"));
+        return LocalModels.hasFile(dir, "config.json") || LocalModels.hasFile(dir, "adapter_config.json");
     }
 
     /**
@@ -43,29 +40,20 @@ final class CheckpointSelection {
      * requires {@code step} -1 (each is evaluated at its own step).
      */
     static List<String> models(String dir, long step) {
-        Path path = Paths.get(dir);
         if (isModelDir(dir)) {
             return List.of(dir);
         }
-        List<Path> checkpoints = new ArrayList<>();
-        if (Files.isDirectory(path)) {
-            try (Stream<Path> list = Files.list(path)) {
-                list.filter(p -> p.getFileName().toString().matches("checkpoint-[0-9]+")).forEach(checkpoints::add);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot list " + dir + ": " + e.getMessage(), e);
-            }
-        }
+        List<String> checkpoints = Checkpoints.committedDirs(dir);
         if (checkpoints.isEmpty()) {
             throw new IllegalArgumentException("--model: " + dir + " is neither a model directory (no config.json) nor"
-                    + " a training output with checkpoint-<step> directories");
+                    + " a training output with committed checkpoint-<step> directories (each with "
+                    + CommittedDirectory.MARKER + ")");
         }
         if (step != -1) {
             throw new IllegalArgumentException("lethe.eval.step must be -1 when --model holds several checkpoints"
                     + " (each is evaluated at its own step)");
         }
-        checkpoints.sort(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString()
-                .substring("checkpoint-".length()))));
-        return checkpoints.stream().map(Path::toString).toList();
+        return checkpoints;
     }
 
     /** {@code step} when >= 0, else (-1) the checkpoint's global step from its trainer_state.json, or 0. */
@@ -73,15 +61,15 @@ final class CheckpointSelection {
         if (step >= 0) {
             return step;
         }
-        Path state = Paths.get(modelDir, "trainer_state.json");
-        if (!Files.isRegularFile(state)) {
+        Optional<byte[]> state = LocalModels.readFile(modelDir, "trainer_state.json");
+        if (state.isEmpty()) {
             return 0;
         }
         try {
-            JsonNode s = JSON.readTree(state.toFile());
+            JsonNode s = JSON.readTree(state.get());
             return s.path("global_step").asLong(0);
         } catch (IOException e) {
-            throw new UncheckedIOException(state + ": unreadable: " + e.getMessage(), e);
+            throw new UncheckedIOException(modelDir + "/trainer_state.json: unreadable: " + e.getMessage(), e);
         }
     }
 

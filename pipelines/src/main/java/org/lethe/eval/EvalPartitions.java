@@ -8,8 +8,8 @@ import org.lethe.distributed.ExecutorModelCache;
 import org.lethe.eval.EvaluateRequest.ExtraSet;
 import org.lethe.model.LanguageModel;
 import org.lethe.model.ModelSettings;
+import org.lethe.storage.LocalModels;
 
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -145,9 +145,11 @@ final class EvalPartitions {
         private Iterator<Row> compute(LanguageModel lm, LanguageModel ref, Iterator<Row> rows) {
             SampleMetrics.Judges judges = new SampleMetrics.Judges(
                     encoderDir == null ? null : (org.lethe.judge.SentenceEncoder) JUDGES.computeIfAbsent(
-                            "encoder:" + encoderDir, k -> org.lethe.judge.SentenceEncoder.load(Paths.get(encoderDir), model)),
+                            "encoder:" + encoderDir,
+                            k -> LocalModels.load(encoderDir, d -> org.lethe.judge.SentenceEncoder.load(d, model))),
                     nliDir == null ? null : (org.lethe.judge.NliCrossEncoder) JUDGES.computeIfAbsent(
-                            "nli:" + nliDir, k -> org.lethe.judge.NliCrossEncoder.load(Paths.get(nliDir), model)));
+                            "nli:" + nliDir,
+                            k -> LocalModels.load(nliDir, d -> org.lethe.judge.NliCrossEncoder.load(d, model))));
             List<Row> out = new ArrayList<>();
             List<SampleMetrics.Item> batch = new ArrayList<>();
             while (rows.hasNext()) {

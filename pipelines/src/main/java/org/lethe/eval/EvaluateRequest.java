@@ -4,11 +4,10 @@ import org.lethe.config.LetheConfig;
 import org.lethe.data.IngestedDataset;
 import org.lethe.data.PromptTemplate;
 import org.lethe.job.JobRequest;
+import org.lethe.storage.LocalModels;
 import org.lethe.job.RequestBuilder;
 import org.lethe.model.ModelSettings;
 
-import java.nio.file.Files;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -54,7 +53,7 @@ public record EvaluateRequest(IngestedDataset.Ref data, Map<String, String> sets
         }
         IngestedDataset.Ref data = IngestedDataset.Ref.of(dataset, config.getString("eval.data_run_id"));
         String reference = config.getString("eval.mia_reference_model");
-        if (!reference.isBlank() && !Files.isRegularFile(Paths.get(reference, "config.json"))) {
+        if (!reference.isBlank() && !LocalModels.hasFile(reference, "config.json")) {
             throw new IllegalArgumentException("lethe.eval.mia_reference_model: " + reference
                     + " is not a model directory (no config.json)");
         }
@@ -167,7 +166,7 @@ public record EvaluateRequest(IngestedDataset.Ref data, Map<String, String> sets
             String encoder = config.getString("eval.judges.encoder");
             String nli = config.getString("eval.judges.nli");
             for (String[] judge : new String[][] {{"eval.judges.encoder", encoder}, {"eval.judges.nli", nli}}) {
-                if (!judge[1].isBlank() && !Files.isRegularFile(Paths.get(judge[1], "config.json"))) {
+                if (!judge[1].isBlank() && !LocalModels.hasFile(judge[1], "config.json")) {
                     throw new IllegalArgumentException("lethe." + judge[0] + ": " + judge[1]
                             + " is not a model directory (no config.json)");
                 }

@@ -18,6 +18,7 @@ import org.lethe.distributed.TrainingSettings;
 import org.lethe.model.LanguageModel;
 import org.lethe.model.LmTokenizer;
 import org.lethe.model.ModelPresets;
+import org.lethe.storage.Locations;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
 import org.lethe.job.JobResult;
@@ -87,12 +88,12 @@ public final class FinetuneJob {
         RunIds.validate(runId);
         TrainingSettings training = request.training();
         List<String> splits = request.splits();
-        Path output = training.output(store, runId);
+        String output = training.output(store, runId);
         Optional<Checkpoints.Found> resume = training.resumeFrom(output);
         if (resume.isPresent() && !resume.get().configSha256().equals(request.configSha256())) {
             LOG.warn("finetune {}: resuming from {} written under a different config", runId, resume.get().dir());
         }
-        String modelDir = resume.isPresent() ? resume.get().dir().toString() : startingModel(request, output);
+        String modelDir = resume.isPresent() ? resume.get().dir() : startingModel(request, output);
 
         // The samples of the splits, encoded with this model's tokenizer.
         IngestedDataset data = IngestedDataset.open(store, request.data());
@@ -101,7 +102,8 @@ public final class FinetuneJob {
             ids = ids.except(excluded.select("sample_id"));
         }
         Dataset<Row> examples = data.examples().join(ids, "sample_id");
-        String tokenizerSha = fingerprint(Paths.get(modelDir, "tokenizer.json"));
+        String tokenizerSha = org.lethe.store.Fingerprints.sha256(new org.apache.hadoop.fs.Path(
+                Locations.hadoopPath(modelDir), "tokenizer.json"), spark.sparkContext().hadoopConfiguration());
         Dataset<Row> encoded = SampleEncoder.trainingRows(spark, examples, modelDir, request.prompt(),
                 tokenizerSha).persist(StorageLevel.MEMORY_AND_DISK());
         try {
@@ -128,31 +130,28 @@ public final class FinetuneJob {
                         epoch -> LossObjective.plainRows(EpochPlan.plan(spark, encoded, seed, epoch, batchSize,
                                 microBatch), LossObjective.Role.RETAIN), resume);
             }
-            Path checkpoint = result.checkpoint();
-            return new Summary(runId, checkpoint.toString(), result.steps(), result.resumedFrom(), samples,
+            String checkpoint = result.checkpoint();
+            return new Summary(runId, checkpoint, result.steps(), result.resumedFrom(), samples,
                     result.firstLoss(), result.lastLoss(),
-                    fingerprint(Checkpoints.weightsFile(checkpoint)), dataFingerprint);
+                    Checkpoints.weightsSha256(checkpoint, spark.sparkContext().hadoopConfiguration()), dataFingerprint);
         } finally {
             encoded.unpersist();
         }
     }
 
-    /** The request's model, or a fresh seeded model written under the output directory. */
-    private static String startingModel(FinetuneRequest request, Path output) {
+    /**
+     * The request's model, or a fresh seeded model committed beside the output location as
+     * {@code <output>-init} (written locally first when the output is remote).
+     */
+    private static String startingModel(FinetuneRequest request, String output) {
         if (!request.model().isEmpty()) {
             return request.model();
         }
         Path tokenizer = Paths.get(request.tokenizer());
-        Path init = output.resolveSibling(output.getFileName() + "-init");
+        String init = output + "-init";
         try (LanguageModel fresh = LanguageModel.fresh(ModelPresets.config(request.initPreset(),
                 LmTokenizer.vocabularySize(tokenizer)), request.modelSettings(), request.initSeed(), tokenizer)) {
-            fresh.save(init);
+            return Checkpoints.commit(init, new org.apache.hadoop.fs.Path(init).getName(), fresh::save);
         }
-        return init.toString();
-    }
-
-    private String fingerprint(Path localFile) {
-        return org.lethe.store.Fingerprints.sha256(new org.apache.hadoop.fs.Path(localFile.toUri()),
-                spark.sparkContext().hadoopConfiguration());
     }
 }

@@ -3,6 +3,7 @@ package org.lethe.job;
 import org.apache.spark.sql.SparkSession;
 import org.lethe.config.LetheConfig;
 import org.lethe.model.NumericGuard;
+import org.lethe.storage.ModelCacheSettings;
 import org.lethe.store.RunIds;
 import org.lethe.store.RunRecord;
 import org.lethe.store.RunStatus;
@@ -127,7 +128,9 @@ public final class JobRunner {
             LOG.info("{} {}: nothing to do; its runs row stays as it was", job, runId);
             return done.get();
         }
-        try (NumericGuard.Scope numerics = NumericGuard.of(provenance).enterDriver(spark.sparkContext())) {
+        // The node-local model cache's settings travel with the job's tasks, as the numerics do.
+        try (NumericGuard.Scope numerics = NumericGuard.of(provenance).enterDriver(spark.sparkContext());
+                ModelCacheSettings.Scope cache = ModelCacheSettings.of(provenance).enterDriver(spark.sparkContext())) {
             return recorded(RunRecord.started(runId, job, provenance.toJson(), provenance.sha256(), codeVersion,
                     spark.sparkContext().applicationId(), startedAt).withNumerics(numerics.environment().toJson()),
                     done, work);

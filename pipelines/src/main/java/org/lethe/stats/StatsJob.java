@@ -20,6 +20,8 @@ import org.lethe.distributed.ExecutorModelCache;
 import org.lethe.model.LanguageModel;
 import org.lethe.model.LoraSettings;
 import org.lethe.model.ModelSettings;
+import org.lethe.storage.LocalModels;
+import org.lethe.storage.Locations;
 import org.lethe.store.Fingerprints;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
@@ -28,8 +30,6 @@ import org.lethe.job.JobResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.file.Files;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -109,11 +109,10 @@ public final class StatsJob {
     public Summary run(StatsRequest request, String runId, String modelDir) {
         // Everything the request and the model directory decide fails here, before Spark work.
         RunIds.validate(runId);
-        if (!Files.isRegularFile(Paths.get(modelDir, "config.json"))
-                && !Files.isRegularFile(Paths.get(modelDir, "adapter_config.json"))) {
+        if (!LocalModels.hasFile(modelDir, "config.json") && !LocalModels.hasFile(modelDir, "adapter_config.json")) {
             throw new IllegalArgumentException("--model: " + modelDir + " is not a model directory (no config.json)");
         }
-        if (!Files.isRegularFile(Paths.get(modelDir, "tokenizer.json"))) {
+        if (!LocalModels.hasFile(modelDir, "tokenizer.json")) {
             throw new IllegalArgumentException("--model: " + modelDir + " has no tokenizer.json");
         }
         ModelSettings modelSettings = request.model();
@@ -128,8 +127,8 @@ public final class StatsJob {
         IngestedDataset data = IngestedDataset.open(store, request.data());
         String dataset = request.data().dataset();
         Dataset<Row> examples = data.examples();
-        String tokenizerSha = Fingerprints.sha256(new org.apache.hadoop.fs.Path(Paths.get(modelDir, "tokenizer.json")
-                .toUri()), spark.sparkContext().hadoopConfiguration());
+        String tokenizerSha = Fingerprints.sha256(new org.apache.hadoop.fs.Path(Locations.hadoopPath(modelDir),
+                "tokenizer.json"), spark.sparkContext().hadoopConfiguration());
         PromptTemplate template = request.template();
         Map<String, String> splits = request.splits();
         Dataset<Row> forgetIds = splits.containsKey("forget") ? data.ids(splits.get("forget")) : null;
@@ -227,9 +226,8 @@ public final class StatsJob {
 
     private String modelFingerprint(String modelDir) {
         for (String f : List.of("model.safetensors", "adapter_model.safetensors", "model.safetensors.index.json")) {
-            java.nio.file.Path p = Paths.get(modelDir, f);
-            if (Files.isRegularFile(p)) {
-                return Fingerprints.sha256(new org.apache.hadoop.fs.Path(p.toUri()),
+            if (LocalModels.hasFile(modelDir, f)) {
+                return Fingerprints.sha256(new org.apache.hadoop.fs.Path(Locations.hadoopPath(modelDir), f),
                         spark.sparkContext().hadoopConfiguration());
             }
         }

@@ -3,10 +3,12 @@ package org.lethe.text;
 import org.lethe.model.LlamaConfig;
 import org.lethe.model.LmTokenizer;
 
+import org.lethe.storage.LocalModels;
+import org.lethe.storage.Locations;
+
 import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -16,7 +18,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Only the model directory's path travels with the task; the native tokenizer lives in a
  * static cache keyed by that path and is shared by every task of the JVM (HF tokenizers encode
- * concurrently). The directory must be readable at the same path on every executor.
+ * concurrently). A local directory must be readable at the same path on every executor; one on a
+ * Hadoop file system (hdfs://, s3a://...) is read through each node's model cache.
  */
 public final class ExecutorTokenizer implements Serializable {
 
@@ -30,6 +33,15 @@ public final class ExecutorTokenizer implements Serializable {
     /** A reference to the tokenizer of the Hugging Face model directory {@code modelDir}. */
     public ExecutorTokenizer(Path modelDir) {
         this.modelDir = modelDir.toAbsolutePath().normalize().toString();
+    }
+
+    /**
+     * A reference to the tokenizer of the model directory at {@code location}: a local path (made
+     * absolute) or any Hadoop URI, read through this node's model cache ({@link LocalModels}).
+     */
+    public ExecutorTokenizer(String location) {
+        this.modelDir = Locations.isLocal(location) ? Locations.localPath(location).toAbsolutePath().normalize()
+                .toString() : location;
     }
 
     /**
@@ -57,11 +69,10 @@ public final class ExecutorTokenizer implements Serializable {
     }
 
     private static LmTokenizer load(String dir) {
-        Path path = Paths.get(dir);
-        if (!Files.isDirectory(path)) {
+        if (Locations.isLocal(dir) && !Files.isDirectory(Locations.localPath(dir))) {
             throw new IllegalArgumentException(dir + ": model directory not found (it must hold"
                     + " config.json and tokenizer.json, at the same path on every executor)");
         }
-        return LmTokenizer.load(path.resolve("tokenizer.json"), LlamaConfig.read(path));
+        return LocalModels.load(dir, path -> LmTokenizer.load(path.resolve("tokenizer.json"), LlamaConfig.read(path)));
     }
 }

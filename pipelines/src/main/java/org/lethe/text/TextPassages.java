@@ -384,6 +384,12 @@ public final class TextPassages {
             return this;
         }
 
+        /** As {@link #setModelDir(Path)}, for a location: a local path or any Hadoop URI. */
+        public Builder setModelDir(String modelDir) {
+            this.tokenizer = new ExecutorTokenizer(modelDir);
+            return this;
+        }
+
         /** The largest number of tokens in a passage (no BOS/EOS). */
         public Builder setMaxTokens(int maxTokens) {
             this.maxTokens = maxTokens;

@@ -21,6 +21,7 @@ import org.lethe.data.Refusals;
 import org.lethe.data.SampleEncoder;
 import org.lethe.distributed.TrainingSettings;
 import org.lethe.model.ModelSettings;
+import org.lethe.storage.Locations;
 import org.lethe.store.Fingerprints;
 import org.lethe.store.RunIds;
 import org.lethe.store.TableStore;
@@ -30,7 +31,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -111,12 +111,12 @@ public final class UnlearnJob {
         long seed = training.seed();
         int batchSize = training.batchSize();
         int microBatch = training.microBatchSize();
-        Path output = training.output(store, runId);
+        String output = training.output(store, runId);
         Optional<Checkpoints.Found> resume = training.resumeFrom(output);
         if (resume.isPresent() && !resume.get().configSha256().equals(request.configSha256())) {
             LOG.warn("unlearn {}: resuming from {} written under a different config", runId, resume.get().dir());
         }
-        String modelDir = resume.isPresent() ? resume.get().dir().toString() : spec.model();
+        String modelDir = resume.isPresent() ? resume.get().dir() : spec.model();
 
         IngestedDataset data = IngestedDataset.open(store, request.data());
         Dataset<Row> examples = data.examples();
@@ -134,8 +134,8 @@ public final class UnlearnJob {
                     chosen.retainStatsRunId()));
         }
         Dataset<Row> entangled = chosen.entangled() ? StatsSelection.pairs(store, chosen.statsRunId()) : null;
-        String tokenizerSha = Fingerprints.sha256(new org.apache.hadoop.fs.Path(Paths.get(spec.model(), "tokenizer.json")
-                .toUri()), spark.sparkContext().hadoopConfiguration());
+        String tokenizerSha = Fingerprints.sha256(new org.apache.hadoop.fs.Path(Locations.hadoopPath(spec.model()),
+                "tokenizer.json"), spark.sparkContext().hadoopConfiguration());
         PromptTemplate template = spec.prompt();
 
         Dataset<Row> forgetEx = examples.join(forgetIds, "sample_id").persist(StorageLevel.MEMORY_AND_DISK());
@@ -188,11 +188,10 @@ public final class UnlearnJob {
                                 microBatch),
                         resume);
             }
-            Path checkpoint = result.checkpoint();
+            String checkpoint = result.checkpoint();
             return new Summary(runId, spec.method().name(), spec.parts().stream().map(LossObjective.Part::label).toList(),
-                    spec.lr(), checkpoint.toString(), result.steps(), result.resumedFrom(), nForget, nRetain,
-                    result.firstLoss(), result.lastLoss(), Fingerprints.sha256(new org.apache.hadoop.fs.Path(
-                            Checkpoints.weightsFile(checkpoint).toUri()), spark.sparkContext().hadoopConfiguration()),
+                    spec.lr(), checkpoint, result.steps(), result.resumedFrom(), nForget, nRetain,
+                    result.firstLoss(), result.lastLoss(), Checkpoints.weightsSha256(checkpoint, spark.sparkContext().hadoopConfiguration()),
                     dataFingerprint);
         } finally {
             cached.forEach(Dataset::unpersist);

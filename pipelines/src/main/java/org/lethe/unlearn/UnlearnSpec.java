@@ -1,5 +1,6 @@
 package org.lethe.unlearn;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.lethe.config.LetheConfig;
 import org.lethe.data.PromptTemplate;
 import org.lethe.distributed.DataParallelTrainer;
@@ -7,10 +8,10 @@ import org.lethe.distributed.TrainingSettings;
 import org.lethe.model.LlamaConfig;
 import org.lethe.model.LoraSettings;
 import org.lethe.model.ModelSettings;
+import org.lethe.storage.LocalModels;
+import org.lethe.storage.Locations;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -272,12 +273,20 @@ public record UnlearnSpec(Methods.Method method, List<LossObjective.Part> parts,
     }
 
     private static LlamaConfig readModelConfig(String key, String dir) {
-        Path path = Paths.get(dir);
-        if (!Files.isRegularFile(path.resolve("config.json"))) {
+        if (!LocalModels.hasFile(dir, "config.json")) {
             throw new IllegalArgumentException("lethe." + key + ": " + dir + " is not a model directory (no config.json)");
         }
         try {
-            return LlamaConfig.read(path);
+            // Only config.json, read where it is: a remote model is not copied to check it.
+            if (Locations.isLocal(dir)) {
+                return LlamaConfig.read(Locations.localPath(dir));
+            }
+            byte[] json = LocalModels.readFile(dir, "config.json").orElseThrow();
+            return LlamaConfig.fromJson(new ObjectMapper().readTree(json),
+                    dir + "/config.json");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("lethe." + key + ": " + dir + "/config.json: not valid JSON: "
+                    + e.getMessage(), e);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("lethe." + key + ": " + e.getMessage(), e);
         }

@@ -140,10 +140,11 @@ class EvaluateJobTest {
 
     @Test
     void checkpointsAreEvaluatedAtTheirStepsAndReRunsReplace(@TempDir Path tmp) throws Exception {
-        // A training output with two checkpoints (the same weights; trainer_state.json gives the step).
+        // A training output with two committed checkpoints (the same weights; trainer_state.json gives
+        // the step) and one without commit marker (its writer died), which is not evaluated.
         Path out = tmp.resolve("output");
-        for (int step : new int[] {20, 10}) {
-            Path c = out.resolve("checkpoint-" + step);
+        for (int step : new int[] {20, 10, 30}) {
+            Path c = tmp.resolve("staging-" + step);
             java.nio.file.Files.createDirectories(c);
             try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(model)) {
                 for (Path f : (Iterable<Path>) files::iterator) {
@@ -151,7 +152,10 @@ class EvaluateJobTest {
                 }
             }
             java.nio.file.Files.writeString(c.resolve("trainer_state.json"), "{\"global_step\": " + step + "}");
+            org.lethe.storage.CommittedDirectory.commit(c, new org.apache.hadoop.fs.Path(
+                    out.resolve("checkpoint-" + step).toUri()), new org.apache.hadoop.conf.Configuration());
         }
+        java.nio.file.Files.delete(out.resolve("checkpoint-30").resolve(org.lethe.storage.CommittedDirectory.MARKER));
         EvaluateJob job = new EvaluateJob(SPARK.session(), store);
         EvaluateRequest request = EvaluateRequest.of(config("eval.sets.real_authors=\"\"",
                 "eval.sets.world_facts=\"\"", "eval.sets.holdout=\"\""));

@@ -44,6 +44,28 @@ class FinetuneJobTest {
         assertEquals(8, straight.steps());
         assertTrue(Files.isDirectory(tmp.resolve("a/checkpoint-2")) && Files.isDirectory(tmp.resolve("a/checkpoint-8")));
 
+        // The same run with its output (and so its init model) on another file system (faulty:, disarmed):
+        // committed by upload, read back through a node cache; step 2's weights are bitwise the local run's.
+        Path remote = tmp.resolve("remote");
+        String remoteOutput = org.lethe.testing.FaultyFileSystem.path(remote.resolve("r")).toString();
+        FinetuneJob.Summary uploaded;
+        try (var cache = new org.lethe.storage.ModelCacheSettings(tmp.resolve("cache").toString(), 1L << 30, 3600)
+                .enterDriver(SPARK.session().sparkContext())) {
+            uploaded = run(store, common, "train.output=\"" + remoteOutput + "\"", "uploaded", "train.max_steps=2");
+        }
+        assertEquals(remoteOutput + "/checkpoint-2", uploaded.checkpoint());
+        assertTrue(Files.isRegularFile(remote.resolve("r/checkpoint-2/_lethe_committed.json")));
+        assertTrue(Files.isRegularFile(remote.resolve("r-init/_lethe_committed.json")));
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("a/checkpoint-2/model.safetensors")),
+                Files.readAllBytes(remote.resolve("r/checkpoint-2/model.safetensors")));
+        assertEquals(org.lethe.store.Fingerprints.sha256(new org.apache.hadoop.fs.Path(
+                tmp.resolve("a/checkpoint-2/model.safetensors").toUri()), new org.apache.hadoop.conf.Configuration()),
+                uploaded.modelFingerprint());
+        try (var cached = Files.list(tmp.resolve("cache"))) {
+            assertTrue(cached.anyMatch(p -> p.getFileName().toString().matches("[0-9a-f]{64}")),
+                    "the init model was read from the node cache");
+        }
+
         FinetuneJob.Summary stopped = run(store, common, "train.output=" + tmp.resolve("b"), "resumed", "train.max_steps=5");
         assertEquals(5, stopped.steps());
         FinetuneJob.Summary resumed = run(store, common, "train.output=" + tmp.resolve("b"), "resumed");
