@@ -67,10 +67,10 @@ class TableCommitFaultsTest {
         for (int n = 1; ; n++) {
             assertTrue(n < 200, "the commit never completed: " + outcomes);
             FaultyFileSystem.arm(n);
-            RuntimeException failure = null;
+            Exception failure = null;
             try {
                 store.write("losses", newA);
-            } catch (RuntimeException e) {
+            } catch (Exception e) { // Spark's job failures arrive as (undeclared) checked SparkExceptions
                 failure = e;
             } finally {
                 FaultyFileSystem.disarm();
@@ -86,6 +86,7 @@ class TableCommitFaultsTest {
             store.write("losses", oldA);
             assertEquals(before, read(store), "operation " + n + ": the next writer");
         }
+        System.out.println("table commit, death at each file operation: " + outcomes);
         // The commit has several file operations, each of which was a death point.
         assertTrue(outcomes.size() >= 4, "file operations of one commit: " + outcomes);
         assertTrue(outcomes.get(0).endsWith(":old"), outcomes.toString());
