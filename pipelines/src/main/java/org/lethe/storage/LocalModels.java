@@ -23,7 +23,9 @@ import java.util.function.Function;
  */
 public final class LocalModels {
 
-    private static volatile Configuration executorConf;
+    private record ExecutorConf(SparkEnv env, Configuration conf) {}
+
+    private static volatile ExecutorConf executorConf;
 
     private LocalModels() {}
 
@@ -96,13 +98,15 @@ public final class LocalModels {
      * keys such as s3a endpoints applied); on a driver, the active session's; else Hadoop's defaults.
      */
     public static Configuration hadoopConfiguration() {
-        if (TaskContext.get() != null && SparkEnv.get() != null) {
-            Configuration conf = executorConf;
-            if (conf == null) {
-                conf = SparkHadoopUtil.get().newConfiguration(SparkEnv.get().conf());
-                executorConf = conf;
+        SparkEnv env = SparkEnv.get();
+        if (TaskContext.get() != null && env != null) {
+            // Built once per SparkEnv (parsing the XML resources is slow); a new context gets its own.
+            ExecutorConf cached = executorConf;
+            if (cached == null || cached.env() != env) {
+                cached = new ExecutorConf(env, SparkHadoopUtil.get().newConfiguration(env.conf()));
+                executorConf = cached;
             }
-            return conf;
+            return cached.conf();
         }
         SparkSession session = session();
         return session != null ? session.sparkContext().hadoopConfiguration() : new Configuration();

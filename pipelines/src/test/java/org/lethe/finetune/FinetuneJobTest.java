@@ -52,6 +52,11 @@ class FinetuneJobTest {
         try (var cache = new org.lethe.storage.ModelCacheSettings(tmp.resolve("cache").toString(), 1L << 30, 3600)
                 .enterDriver(SPARK.session().sparkContext())) {
             uploaded = run(store, common, "train.output=\"" + remoteOutput + "\"", "uploaded", "train.max_steps=2");
+            // Resumed from the remote checkpoint-2 (model and AdamW moments through the cache): steps 3-8.
+            FinetuneJob.Summary finished = run(store, common, "train.output=\"" + remoteOutput + "\"", "uploaded");
+            assertEquals(2, finished.resumedFrom());
+            assertEquals(8, finished.steps());
+            assertEquals(straight.modelFingerprint(), finished.modelFingerprint());
         }
         assertEquals(remoteOutput + "/checkpoint-2", uploaded.checkpoint());
         assertTrue(Files.isRegularFile(remote.resolve("r/checkpoint-2/_lethe_committed.json")));

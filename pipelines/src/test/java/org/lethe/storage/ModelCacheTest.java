@@ -137,6 +137,45 @@ class ModelCacheTest {
         }
     }
 
+    /** A child JVM's main: holds a shared lock on the file {@code args[0]} until its stdin closes. */
+    public static void main(String[] args) throws Exception {
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(Path.of(args[0]),
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+                java.nio.channels.FileLock lock = channel.lock(0, Long.MAX_VALUE, true)) {
+            System.out.println("locked");
+            System.out.flush();
+            System.in.transferTo(java.io.OutputStream.nullOutputStream());
+        }
+    }
+
+    @Test
+    void aModelAnotherJvmIsReadingIsNotEvicted(@TempDir Path tmp) throws Exception {
+        ModelCache cache = new ModelCache(tmp.resolve("cache"), entryBytes + entryBytes / 2, Duration.ofDays(1));
+        String keyA;
+        try (ModelCache.Lease la = cache.acquire(remote(tmp.resolve("remote"), 0), CONF)) {
+            keyA = la.key();
+        }
+        // Another JVM of this node loads model A: it holds the shared lock a Lease takes.
+        Process reader = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), ModelCacheTest.class.getName(),
+                cache.dir().resolve(keyA + ".lock").toString()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try {
+            assertEquals("locked", new java.io.BufferedReader(new java.io.InputStreamReader(reader.getInputStream()))
+                    .readLine());
+            try (ModelCache.Lease lb = cache.acquire(remote(tmp.resolve("remote"), 1), CONF)) {
+                assertTrue(lb.downloaded());
+            }
+            assertTrue(cached(cache, keyA), "over the bound, but read by another JVM");
+        } finally {
+            reader.getOutputStream().close();
+            assertEquals(0, reader.waitFor());
+        }
+        try (ModelCache.Lease lc = cache.acquire(remote(tmp.resolve("remote"), 2), CONF)) {
+            assertTrue(lc.downloaded());
+        }
+        assertFalse(cached(cache, keyA), "released: evicted as the least recently used");
+    }
+
     @Test
     void entriesIdleLongerThanTheIdleTimeAreEvictedAtTheNextFetch(@TempDir Path tmp) throws Exception {
         ModelCache cache = new ModelCache(tmp.resolve("cache"), 100 * entryBytes, Duration.ofHours(1));
