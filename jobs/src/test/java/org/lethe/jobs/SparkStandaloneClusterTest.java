@@ -137,7 +137,9 @@ class SparkStandaloneClusterTest {
                 "--conf", "spark.executor.memory=1g", "--conf", "spark.executor.memoryOverhead=512m",
                 "--conf", "spark.executor.cores=1", "--conf", "spark.task.cpus=1",
                 "--conf", "spark.executorEnv.DJL_CACHE_DIR=" + djlCache(), "--conf", "spark.ui.enabled=false",
-                "--conf", "spark.sql.shuffle.partitions=4"));
+                "--conf", "spark.sql.shuffle.partitions=4",
+                // Delta rebuilds a table's state in 50 tasks by default: far more than these tiny tables need.
+                "--conf", "spark.databricks.delta.snapshotPartitions=2"));
         cmd.addAll(sparkConf);
         cmd.add("--");
         cmd.addAll(command);
@@ -309,6 +311,44 @@ class SparkStandaloneClusterTest {
         assertEquals(0, report.status(), report.err());
         assertTrue(Files.size(html) > 10_000 && Files.readString(html).contains("target"), "a report of the runs");
         mark("cluster evaluate, report on HDFS");
+        assertEveryTableAtTheMinimalProtocol(remote);
+    }
+
+    /**
+     * Every Delta table under {@code root} (all the jobs above wrote) has only protocol actions at
+     * reader 1 / writer 2, the lowest versions, which every Delta reader reads: read from the
+     * commit files themselves, as another reader would.
+     */
+    private static void assertEveryTableAtTheMinimalProtocol(String root) throws IOException {
+        org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(root);
+        org.apache.hadoop.fs.FileSystem fs = dir.getFileSystem(new org.apache.hadoop.conf.Configuration());
+        ObjectMapper mapper = new ObjectMapper();
+        java.util.Set<String> tables = new java.util.TreeSet<>();
+        for (org.apache.hadoop.fs.FileStatus table : fs.listStatus(dir)) {
+            org.apache.hadoop.fs.Path log = new org.apache.hadoop.fs.Path(table.getPath(), "_delta_log");
+            if (!fs.exists(log)) {
+                continue;
+            }
+            tables.add(table.getPath().getName());
+            for (org.apache.hadoop.fs.FileStatus commit : fs.listStatus(log)) {
+                if (!commit.getPath().getName().endsWith(".json")) {
+                    continue;
+                }
+                String text;
+                try (java.io.InputStream in = fs.open(commit.getPath())) {
+                    text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                }
+                for (String line : text.split("\n")) {
+                    JsonNode protocol = line.isBlank() ? null : mapper.readTree(line).get("protocol");
+                    if (protocol != null) {
+                        assertEquals("{\"minReaderVersion\":1,\"minWriterVersion\":2}", protocol.toString(),
+                                commit.getPath().toString());
+                    }
+                }
+            }
+        }
+        assertTrue(tables.containsAll(List.of("runs", "examples", "memberships", "train_steps", "eval_samples",
+                "eval_summary")), "the pipeline's tables: " + tables);
     }
 
     @Test
