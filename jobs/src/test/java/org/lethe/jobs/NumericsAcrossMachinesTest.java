@@ -91,11 +91,24 @@ class NumericsAcrossMachinesTest {
 
     @Test
     void unpinnedMachinesDifferAndPinnedOnesAgreeBitwise() throws Exception {
+        // Two machines at a time (this one has two cores): the child JVMs are mostly single-threaded
+        // start-up and Spark scheduling, and each run's numbers depend on its own settings only.
+        Map<String, java.util.concurrent.Future<Outcome>> u = new LinkedHashMap<>();
+        Map<String, java.util.concurrent.Future<Outcome>> p = new LinkedHashMap<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            for (Map.Entry<String, Machine> m : MACHINES.entrySet()) {
+                u.put(m.getKey(), pool.submit(() -> run("u-" + m.getKey(), m.getValue(), false)));
+                p.put(m.getKey(), pool.submit(() -> run("p-" + m.getKey(), m.getValue(), true)));
+            }
+        } finally {
+            pool.shutdown();
+        }
         Map<String, Outcome> unpinned = new LinkedHashMap<>();
         Map<String, Outcome> pinned = new LinkedHashMap<>();
-        for (Map.Entry<String, Machine> m : MACHINES.entrySet()) {
-            unpinned.put(m.getKey(), run("u-" + m.getKey(), m.getValue(), false));
-            pinned.put(m.getKey(), run("p-" + m.getKey(), m.getValue(), true));
+        for (String m : MACHINES.keySet()) {
+            unpinned.put(m, u.get(m).get());
+            pinned.put(m, p.get(m).get());
         }
         Set<String> unpinnedWeights = unpinned.values().stream().map(Outcome::weights)
                 .collect(Collectors.toCollection(LinkedHashSet::new));

@@ -387,10 +387,7 @@ class SparkStandaloneClusterTest {
 
     @Test
     void aGpuTaskOnAMachineWithoutCudaFailsNamingTheDeviceKey() throws Exception {
-        Path root = tmp.resolve("gpu");
-        Cli ingest = Cli.run(args("ingest", "--format", "tofu", "--input", bench, "--root", root, "--dataset", "synth")
-                .toArray(String[]::new));
-        assertEquals(0, ingest.status(), ingest.err());
+        Path root = reference().root(); // ingested there; this job writes nothing
         Cli r = onCluster("gpu", List.of("--conf", "spark.executor.resource.gpu.amount=1",
                 "--conf", "spark.task.resource.gpu.amount=1",
                 "--conf", "spark.executor.resource.gpu.discoveryScript=" + tmp.resolve("fake-gpu.sh"),
@@ -407,10 +404,7 @@ class SparkStandaloneClusterTest {
 
     @Test
     void anExecutorInAnotherNumericEnvironmentThanTheDriverFailsTheStepNamingBothValues() throws Exception {
-        Path root = tmp.resolve("numerics");
-        Cli ingest = Cli.run(args("ingest", "--format", "tofu", "--input", bench, "--root", root, "--dataset", "synth")
-                .toArray(String[]::new));
-        assertEquals(0, ingest.status(), ingest.err());
+        Path root = reference().root(); // ingested there; this job fails before its first step
         // deploy/lethe-submit pins the driver and the executors; this node's executors are then told otherwise.
         Cli r = onCluster("numerics", List.of("--conf", "spark.executorEnv.ATEN_CPU_CAPABILITY=default",
                 "--conf", "spark.task.maxFailures=1"),
