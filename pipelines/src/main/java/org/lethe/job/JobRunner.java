@@ -42,12 +42,6 @@ public final class JobRunner {
     public static final Duration DEFAULT_HEARTBEAT = Duration.ofSeconds(60);
 
     private static final Logger LOG = LoggerFactory.getLogger(JobRunner.class);
-    private static final ScheduledExecutorService HEARTBEATS = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "lethe-heartbeat");
-        t.setDaemon(true);
-        return t;
-    });
-
     /** A job's work. */
     @FunctionalInterface
     public interface Work<T> {
@@ -141,8 +135,17 @@ public final class JobRunner {
     private <T extends JobResult> T recorded(RunRecord running, Optional<T> done, Work<T> work) throws Exception {
         Heartbeat beat = new Heartbeat(running);
         runs.record(running);
-        ScheduledFuture<?> scheduled = HEARTBEATS.scheduleWithFixedDelay(beat, heartbeat.toMillis(),
+        // A thread of this run's own, made by the job's thread: it inherits this job's Spark session
+        // and local properties (a long-lived shared thread would keep those of whichever job made it),
+        // and nothing another job's heartbeat does can delay or stop this one.
+        ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "lethe-heartbeat-" + running.job() + "-" + running.runId());
+            t.setDaemon(true);
+            return t;
+        });
+        ScheduledFuture<?> scheduled = heartbeats.scheduleWithFixedDelay(beat, heartbeat.toMillis(),
                 heartbeat.toMillis(), TimeUnit.MILLISECONDS);
+        beat.executor = heartbeats;
         T result;
         try {
             result = done.isPresent() ? done.get() : work.run();
@@ -165,6 +168,7 @@ public final class JobRunner {
     private final class Heartbeat implements Runnable {
         private final RunRecord running;
         private boolean stopped;
+        private ScheduledExecutorService executor;
 
         Heartbeat(RunRecord running) {
             this.running = running;
@@ -176,9 +180,12 @@ public final class JobRunner {
                 return;
             }
             try {
+                SparkSession.setActiveSession(spark);
                 runs.record(running.beat(Instant.now()));
-            } catch (RuntimeException e) {
-                LOG.warn("{} {}: heartbeat not recorded: {}", running.job(), running.runId(), e.getMessage());
+            } catch (Exception | Error e) {
+                // Anything escaping would cancel every later beat of this job (ScheduledExecutorService
+                // suppresses a periodic task after it throws), and Spark throws checked exceptions undeclared.
+                LOG.warn("{} {}: heartbeat not recorded: {}", running.job(), running.runId(), e.toString(), e);
             }
         }
 
@@ -186,6 +193,7 @@ public final class JobRunner {
         synchronized void stop(ScheduledFuture<?> scheduled) {
             stopped = true;
             scheduled.cancel(false);
+            executor.shutdown();
         }
     }
 }
