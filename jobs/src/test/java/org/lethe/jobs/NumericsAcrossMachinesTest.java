@@ -93,13 +93,13 @@ class NumericsAcrossMachinesTest {
     void unpinnedMachinesDifferAndPinnedOnesAgreeBitwise() throws Exception {
         // Two machines at a time (this one has two cores): the child JVMs are mostly single-threaded
         // start-up and Spark scheduling, and each run's numbers depend on its own settings only.
-        Map<String, java.util.concurrent.Future<Outcome>> u = new LinkedHashMap<>();
-        Map<String, java.util.concurrent.Future<Outcome>> p = new LinkedHashMap<>();
+        Map<String, java.util.concurrent.Future<Outcome>> unpinnedRuns = new LinkedHashMap<>();
+        Map<String, java.util.concurrent.Future<Outcome>> pinnedRuns = new LinkedHashMap<>();
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
         try {
             for (Map.Entry<String, Machine> m : MACHINES.entrySet()) {
-                u.put(m.getKey(), pool.submit(() -> run("u-" + m.getKey(), m.getValue(), false)));
-                p.put(m.getKey(), pool.submit(() -> run("p-" + m.getKey(), m.getValue(), true)));
+                unpinnedRuns.put(m.getKey(), pool.submit(() -> run("u-" + m.getKey(), m.getValue(), false)));
+                pinnedRuns.put(m.getKey(), pool.submit(() -> run("p-" + m.getKey(), m.getValue(), true)));
             }
         } finally {
             pool.shutdown();
@@ -107,8 +107,8 @@ class NumericsAcrossMachinesTest {
         Map<String, Outcome> unpinned = new LinkedHashMap<>();
         Map<String, Outcome> pinned = new LinkedHashMap<>();
         for (String m : MACHINES.keySet()) {
-            unpinned.put(m, u.get(m).get());
-            pinned.put(m, p.get(m).get());
+            unpinned.put(m, unpinnedRuns.get(m).get());
+            pinned.put(m, pinnedRuns.get(m).get());
         }
         Set<String> unpinnedWeights = unpinned.values().stream().map(Outcome::weights)
                 .collect(Collectors.toCollection(LinkedHashSet::new));
