@@ -38,50 +38,66 @@ class ConcurrentWritersTest {
             .add("round", DataTypes.IntegerType).add("value", DataTypes.LongType);
 
 
+    /** A child JVM, flagged as short-lived. */
     private static Process start(Path log, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m"));
+        cmd.addAll(StandaloneCluster.SHORT_LIVED);
         cmd.addAll(StandaloneCluster.JAVA17_OPENS);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Writer.class.getName()));
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
+    /**
+     * Eight writer JVMs, each writing its own run into table "shared" of a local root (twice: the
+     * second replaces the first) and then of a root on a real HDFS (once). They start their
+     * commits together (each waits for a go file once its Spark session is up), so the commits
+     * race: every one lands, and nothing is lost.
+     */
     @Test
-    void eightApplicationsCommitToOneLocalTableAndNothingIsLost(@TempDir Path tmp) throws Exception {
-        eightWriters(tmp, tmp.resolve("root").toString(), 2);
-    }
-
-    @Test
-    void eightApplicationsCommitToOneHdfsTableAndNothingIsLost(@TempDir Path tmp) throws Exception {
+    void eightApplicationsCommitToOneTableOnALocalRootAndOnHdfsAndNothingIsLost(@TempDir Path tmp) throws Exception {
         try (MiniHdfs hdfs = new MiniHdfs(tmp.resolve("hdfs"))) {
-            eightWriters(tmp, hdfs.uri() + "/lethe/tables", 1);
+            String local = tmp.resolve("root").toString();
+            String remote = hdfs.uri() + "/lethe/tables";
+            Path go = tmp.resolve("go");
+            List<Process> writers = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                writers.add(start(tmp.resolve("w" + i + ".log"), go.toString(), "w" + i, local + "=2", remote + "=1"));
+            }
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
+            for (int i = 0; i < writers.size(); i++) {
+                Path log = tmp.resolve("w" + i + ".log");
+                while (!Files.readString(log).contains("ready") && System.nanoTime() < deadline) {
+                    assertTrue(writers.get(i).isAlive(), "writer " + i + " died: " + Files.readString(log));
+                    Thread.sleep(100);
+                }
+                assertTrue(Files.readString(log).contains("ready"), "writer " + i + " not ready: " + Files.readString(log));
+            }
+            Files.createFile(go);
+            for (int i = 0; i < writers.size(); i++) {
+                Process p = writers.get(i);
+                assertTrue(p.waitFor(5, TimeUnit.MINUTES), "writer " + i + " did not finish: "
+                        + Files.readString(tmp.resolve("w" + i + ".log")));
+                assertEquals(0, p.exitValue(), Files.readString(tmp.resolve("w" + i + ".log")));
+            }
+            assertEveryRunLanded(local, 2);
+            assertEveryRunLanded(remote, 1);
         }
     }
 
-    /** Eight writer JVMs, each writing its own run {@code rounds} times into table "shared" of {@code root}. */
-    private static void eightWriters(Path tmp, String root, int rounds) throws Exception {
-        List<Process> writers = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            writers.add(start(tmp.resolve("w" + i + ".log"), root, "w" + i, Integer.toString(rounds)));
-        }
-        for (int i = 0; i < writers.size(); i++) {
-            Process p = writers.get(i);
-            assertTrue(p.waitFor(5, TimeUnit.MINUTES), "writer " + i + " did not finish: "
-                    + Files.readString(tmp.resolve("w" + i + ".log")));
-            assertEquals(0, p.exitValue(), Files.readString(tmp.resolve("w" + i + ".log")));
-        }
+    /** Table "shared" of {@code root} holds each writer's last round only, after one version per write. */
+    private static void assertEveryRunLanded(String root, int rounds) {
         TableStore store = new TableStore(SPARK.session(), root);
-        // Each run's last round replaced its earlier ones; every run is there.
         List<List<Object>> rows = TestSpark.rows(store.read("shared").select("run_id", "round", "value")
                 .orderBy("run_id"));
         List<List<Object>> expected = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             expected.add(List.of("w" + i, rounds - 1, (long) i * 100 + rounds - 1));
         }
-        assertEquals(expected, rows);
+        assertEquals(expected, rows, root);
         assertEquals(8L * rounds, io.delta.tables.DeltaTable.forPath(SPARK.session(), store.location("shared"))
-                .history().count(), "one version per write");
+                .history().count(), root + ": one version per write");
     }
 
     @Test
@@ -107,7 +123,11 @@ class ConcurrentWritersTest {
                 TestSpark.rows(store.read("shared").select("run_id").orderBy("run_id")));
     }
 
-    /** A child application: writes its run a given number of times, or holds a table's commit lock. */
+    /**
+     * A child application: {@code <go file> <run id> <root>=<rounds>...} writes its run into each
+     * root that many times, once the go file exists; or {@code --hold-lock <table>} holds a table's
+     * commit lock until killed.
+     */
     public static final class Writer {
         public static void main(String[] args) throws Exception {
             if (args[0].equals("--hold-lock")) {
@@ -119,19 +139,27 @@ class ConcurrentWritersTest {
                 }
                 return;
             }
-            String root = args[0];
+            Path go = Path.of(args[0]);
             String runId = args[1];
-            int rounds = Integer.parseInt(args[2]);
             long base = Long.parseLong(runId.substring(1)) * 100;
             SparkConf conf = DeltaSession.configure(new SparkConf(false).setMaster("local[1]")
                     .setAppName("writer-" + runId).set("spark.ui.enabled", "false")
                     .set("spark.driver.host", "127.0.0.1").set("spark.sql.shuffle.partitions", "1"));
             SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
             try {
-                TableStore store = new TableStore(spark, root);
-                for (int round = 0; round < rounds; round++) {
-                    store.write("shared", spark.createDataFrame(List.of(RowFactory.create(runId, round, base + round)),
-                            SCHEMA));
+                System.out.println("ready");
+                while (!Files.exists(go)) {
+                    Thread.sleep(20);
+                }
+                // root=rounds, in turn
+                for (int a = 2; a < args.length; a++) {
+                    String root = args[a].substring(0, args[a].lastIndexOf('='));
+                    int rounds = Integer.parseInt(args[a].substring(args[a].lastIndexOf('=') + 1));
+                    TableStore store = new TableStore(spark, root);
+                    for (int round = 0; round < rounds; round++) {
+                        store.write("shared", spark.createDataFrame(List.of(RowFactory.create(runId, round,
+                                base + round)), SCHEMA));
+                    }
                 }
             } finally {
                 spark.stop();

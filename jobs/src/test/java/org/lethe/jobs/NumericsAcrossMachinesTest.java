@@ -131,6 +131,7 @@ class NumericsAcrossMachinesTest {
         Path output = root.resolve("checkpoints").resolve(runId);
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx2g", "-Dai.djl.offline=true", "-Dspark.ui.enabled=false"));
+        cmd.addAll(StandaloneCluster.SHORT_LIVED);
         cmd.addAll(machine.jvm());
         cmd.addAll(StandaloneCluster.JAVA17_OPENS);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Commands.class.getName()));

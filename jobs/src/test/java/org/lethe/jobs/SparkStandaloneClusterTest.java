@@ -50,6 +50,8 @@ class SparkStandaloneClusterTest {
     private static Path model;
     private static MiniHdfs hdfs;
     private static S3Server s3;
+    /** deploy/spark-defaults-cpu.conf with the drivers' and executors' JVMs flagged short-lived. */
+    private static Path sparkDefaults;
     /** The local[*] run on local paths every storage is compared with (made once, by the first test needing it). */
     private static Local reference;
 
@@ -76,6 +78,11 @@ class SparkStandaloneClusterTest {
         Files.writeString(gpuScript, "#!/usr/bin/env bash\necho '{\"name\":\"gpu\",\"addresses\":[\"0\"]}'\n");
         gpuScript.toFile().setExecutable(true);
         cluster = new StandaloneCluster(tmp.resolve("cluster"), sparkJars);
+        sparkDefaults = tmp.resolve("spark-defaults-test.conf");
+        Files.write(sparkDefaults, Files.readAllLines(Path.of(System.getProperty("lethe.repo", "."))
+                .resolve("deploy/spark-defaults-cpu.conf")).stream()
+                .map(l -> l.matches("spark\\.(driver|executor)\\.extraJavaOptions\\s.*")
+                        ? l + " " + String.join(" ", StandaloneCluster.SHORT_LIVED) : l).toList());
         mark("setup");
         cluster.start(2, gpuScript);
         mark("master and 2 workers up");
@@ -148,6 +155,7 @@ class SparkStandaloneClusterTest {
                 .redirectError(tmp.resolve(name + ".err").toFile());
         cluster.environment(pb.environment());
         pb.environment().put("LETHE_JAR", jar.toString());
+        pb.environment().put("LETHE_SPARK_DEFAULTS", sparkDefaults.toString());
         pb.environment().put("DJL_CACHE_DIR", djlCache());
         pb.environment().put("DJL_OFFLINE", "true");
         Process p = pb.start();

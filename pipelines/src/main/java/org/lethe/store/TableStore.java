@@ -108,6 +108,19 @@ public final class TableStore {
      * replace each other's rows.
      */
     public void write(String table, Dataset<Row> rows, int keyDepth, String... partitionColumns) {
+        write(table, rows, keyDepth, true, partitionColumns);
+    }
+
+    /**
+     * As {@link #write(String, Dataset, int, String...)} for rows the caller knows differ from the
+     * ones they replace (a {@link Runs} row with a fresh heartbeat time): commits without first
+     * comparing them in a Spark job.
+     */
+    public void writeChanged(String table, Dataset<Row> rows, int keyDepth, String... partitionColumns) {
+        write(table, rows, keyDepth, false, partitionColumns);
+    }
+
+    private void write(String table, Dataset<Row> rows, int keyDepth, boolean compare, String... partitionColumns) {
         checkTableName(table);
         if (Tables.catalogued(table)) {
             Tables.check(table, rows.schema());
@@ -134,7 +147,7 @@ public final class TableStore {
         for (int attempt = 1; ; attempt++) {
             Optional<TableMeta> existing = readMeta(table);
             checkCompatible(table, existing, rows.schema(), partitionBy);
-            if (existing.isPresent() && attempt == 1 && unchanged(table, existing.get(), rows, replaceWhere)) {
+            if (compare && existing.isPresent() && attempt == 1 && unchanged(table, existing.get(), rows, replaceWhere)) {
                 LOG.info("table {}: rows of {} unchanged; nothing committed", table, replaceWhere);
                 return;
             }
