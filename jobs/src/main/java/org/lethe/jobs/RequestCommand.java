@@ -19,10 +19,12 @@ import picocli.CommandLine.ParameterException;
     description = {
         "Submit an unlearning request for lethe continual: what to forget (--forget split:NAME,",
         "authors:ID,ID,... or samples:ID,ID,...) of the dataset lethe.continual.dataset, with which method",
-        "(lethe methods); its --set unlearn.* and lora.* overrides are stored with it and applied to that",
-        "request only (other --set keys, e.g. lethe.continual.*, configure this command). The method,",
-        "the overrides (against lethe.continual.model when set) and the selection (it must select samples)",
-        "are checked now. --run-id is the request id (default: req-<time>-<hash>). Prints the request as JSON."})
+        "(lethe methods); its --set unlearn.* and lora.* overrides are stored with it (resolved, as",
+        "key=<JSON value>) and applied to that request only (other --set keys, e.g. lethe.continual.*,",
+        "configure this command). A request may set its method's settings and schedule, not outputs,",
+        "models, data or resume, and no ${...} or include. The method, the overrides (against",
+        "lethe.continual.model when set) and the selection (it must select samples) are checked now.",
+        "--run-id is the request id (default: req-<time>-<hash>). Prints the request as JSON."})
 public final class RequestCommand extends LetheCommand {
 
     @Option(names = "--root", paramLabel = "ROOT", description = "Table root directory or URI (default: lethe.store.root).")
@@ -61,8 +63,9 @@ public final class RequestCommand extends LetheCommand {
                     + " 2026-11-23T08:00:00Z, got '" + submittedAt + "'");
         }
         // The request's own settings; other keys (continual.dataset, the table root ...) configure this command.
-        List<String> overrides = options.sets().stream().filter(RequestCommand::requestSetting).toList();
-        ContinualRequest.Submission submission = ContinualRequest.Submission.of(config, method, overrides);
+        List<String> given = options.sets().stream().filter(RequestCommand::requestSetting).toList();
+        ContinualRequest.Submission submission = ContinualRequest.Submission.of(config, method, given);
+        List<String> overrides = submission.overrides(); // resolved: key=<JSON value>
         String id = options.runId().orElseGet(() -> Requests.newId(at, selector, method, overrides));
         String tableRoot = tableRoot(root, config);
         try (EmbeddedSpark spark = EmbeddedSpark.start(config)) {

@@ -49,6 +49,19 @@ class ContinualCommandTest {
                 "--set", "unlearn.lr=-1"), common));
         assertEquals(1, badOverride.status());
         assertTrue(badOverride.err().contains("lethe.unlearn.lr"), badOverride.err());
+        // Keys off the allow-list, substitutions and run id ".." are refused in one line; nothing is written.
+        Cli output = Cli.run(args(List.of("request", "--forget", "split:forget10", "--method", "npo",
+                "--set", "unlearn.output=/tmp/elsewhere"), common));
+        assertEquals(1, output.status());
+        assertTrue(output.err().contains("lethe.unlearn.output is not a setting a request may change"), output.err());
+        Cli fromEnv = Cli.run(args(List.of("request", "--forget", "split:forget10", "--method", "npo",
+                "--set", "unlearn.lr=${HOME}"), common));
+        assertEquals(1, fromEnv.status());
+        assertTrue(fromEnv.err().contains("lethe.unlearn.lr: a request's value may not hold a substitution"), fromEnv.err());
+        Cli dots = Cli.run(args(List.of("request", "--run-id", "..", "--forget", "split:forget10", "--method", "npo"),
+                common));
+        assertTrue(dots.status() != 0 && dots.err().contains("'..'"), dots.err());
+        assertTrue(!Files.exists(Path.of(root, "requests")), "no request was written");
 
         Cli submitted = Cli.run(args(List.of("request", "--forget", "split:forget10", "--method", "grad_diff",
                 "--submitted-at", "2026-11-21T10:00:00Z", "--set", "unlearn.max_steps=1"), common));

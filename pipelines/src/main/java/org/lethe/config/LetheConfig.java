@@ -110,9 +110,13 @@ public final class LetheConfig {
         Config reference = reference();
         Config merged = overrides.withFallback(reference);
         try {
-            merged = merged.resolve();
+            // Substitutions refer to config keys only: never to the environment of whichever
+            // machine happens to parse the text (a request's overrides are parsed again later).
+            merged = merged.resolve(com.typesafe.config.ConfigResolveOptions.defaults().setUseSystemEnvironment(false));
         } catch (ConfigException e) {
-            throw new LetheConfigException("cannot resolve the config: " + e.getMessage(), e);
+            throw new LetheConfigException("cannot resolve the config: " + e.getMessage()
+                    + (e instanceof ConfigException.UnresolvedSubstitution
+                            ? " (substitutions refer to config keys; environment variables are not read)" : ""), e);
         }
 
         List<String> problems = new ArrayList<>();
@@ -253,6 +257,15 @@ public final class LetheConfig {
         return node.booleanValue();
     }
 
+    /** The value at {@code key} as JSON text (a string quoted, a list in brackets). */
+    public String jsonValue(String key) {
+        try {
+            return JSON.writeValueAsString(node(key));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot render " + key + " as JSON", e);
+        }
+    }
+
     /** The list at {@code key}, each scalar element as its text. */
     public List<String> getStringList(String key) {
         JsonNode node = node(key);
@@ -355,7 +368,8 @@ public final class LetheConfig {
             throw new LetheConfigException("config file " + file + " (--conf) does not exist or is not a file");
         }
         try {
-            return ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+            return ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false)
+                    .setIncluder(new NoIncludes(file.toString())));
         } catch (ConfigException e) {
             throw new LetheConfigException("cannot parse config file " + file + ": " + e.getMessage(), e);
         }
@@ -383,7 +397,8 @@ public final class LetheConfig {
         String origin = "--set " + set;
         ConfigValue value = ConfigValueFactory.fromAnyRef(raw, origin);
         try {
-            Config parsed = ConfigFactory.parseString("v = " + raw, ConfigParseOptions.defaults().setOriginDescription(origin));
+            Config parsed = ConfigFactory.parseString("v = " + raw, ConfigParseOptions.defaults()
+                    .setOriginDescription(origin).setIncluder(new NoIncludes(origin)));
             ConfigValue hocon = parsed.root().get("v");
             boolean unquotedString = parsed.isResolved() && hocon != null
                     && hocon.valueType() == ConfigValueType.STRING && !raw.startsWith("\"");
@@ -601,6 +616,29 @@ public final class LetheConfig {
             return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is part of every Java platform", e);
+        }
+    }
+
+    /**
+     * Refuses {@code include} in user-supplied config text: what a config means must not depend on
+     * files or URLs of the machine that parses it.
+     */
+    private static final class NoIncludes implements com.typesafe.config.ConfigIncluder {
+        private final String source;
+
+        NoIncludes(String source) {
+            this.source = source;
+        }
+
+        @Override
+        public com.typesafe.config.ConfigIncluder withFallback(com.typesafe.config.ConfigIncluder fallback) {
+            return this;
+        }
+
+        @Override
+        public ConfigObject include(com.typesafe.config.ConfigIncludeContext context, String what) {
+            throw new LetheConfigException(source + ": include \"" + what + "\" is not allowed: a config must be"
+                    + " self-contained (put the settings in one file, or give them with --set)");
         }
     }
 }

@@ -75,6 +75,7 @@ public record ContinualRequest(IngestedDataset.Ref data, String base, boolean re
      * continual fixes. The evaluation reads the same dataset, under the same config.
      */
     public Jobs jobs(Requests.Request r, String model, String refModel) {
+        Submission.checkOverrides(r.overrides()); // rows stored before the allow-list are checked when they run
         // The eval keys first: stored overrides are unlearn.* / lora.* only, so this is the same config.
         LetheConfig evalOnData = provenance.with(Map.of("eval.dataset", data.dataset(), "eval.data_run_id",
                 data.dataRun()));
@@ -114,25 +115,75 @@ public record ContinualRequest(IngestedDataset.Ref data, String base, boolean re
             overrides = List.copyOf(overrides);
         }
 
+        /**
+         * Checks the request and resolves its overrides: each becomes {@code key=<JSON value>} (e.g.
+         * {@code unlearn.schedule="cosine"}), what is stored and applied later, so that the stored
+         * text means the same on any machine that parses it.
+         */
         public static Submission of(LetheConfig config, String method, List<String> overrides) {
             String dataset = config.getString("continual.dataset");
             if (dataset.isBlank()) {
                 throw new IllegalArgumentException("lethe.continual.dataset must name the dataset the request selects from");
             }
             Methods.get(method);
-            for (String o : overrides) {
-                if (!o.contains("=")) {
-                    throw new IllegalArgumentException("--set " + o + ": expected key=value");
-                }
-            }
+            List<String> keys = checkOverrides(overrides);
             LetheConfig c = config.with(overrides).with(Map.of("unlearn.method", method));
             String model = config.getString("continual.model");
             if (!model.isBlank()) {
                 // The request's settings for the model; the dataset is continual's, checked when it runs.
                 UnlearnSpec.of(c.with(Map.of("unlearn.model", model, "unlearn.ref_model", "")));
             }
+            List<String> resolved = new java.util.ArrayList<>();
+            for (String key : keys) {
+                String entry = key + "=" + c.jsonValue(key);
+                resolved.removeIf(e -> e.startsWith(key + "=")); // given twice: the last value, in its place
+                resolved.add(entry);
+            }
             return new Submission(IngestedDataset.Ref.of(dataset, config.getString("continual.data_run_id")), method,
-                    overrides);
+                    resolved);
+        }
+
+        /**
+         * The keys of {@code overrides} ({@code key=value}, with or without {@code lethe.}), each
+         * checked: on the allow-list {@link #REQUEST_KEYS} and a value without substitutions or
+         * includes.
+         *
+         * @throws IllegalArgumentException naming the override and the key
+         */
+        public static List<String> checkOverrides(List<String> overrides) {
+            List<String> keys = new java.util.ArrayList<>();
+            for (String o : overrides) {
+                int eq = o.indexOf('=');
+                if (eq <= 0) {
+                    throw new IllegalArgumentException("--set " + o + ": expected key=value");
+                }
+                String key = o.substring(0, eq).trim();
+                key = key.startsWith(LetheConfig.ROOT + ".") ? key.substring(LetheConfig.ROOT.length() + 1) : key;
+                String value = o.substring(eq + 1).trim();
+                if (!REQUEST_KEYS.contains(key)) {
+                    throw new IllegalArgumentException("--set " + o + ": lethe." + key + " is not a setting a request may"
+                            + " change (outputs, roots, models and data are continual's); a request may set "
+                            + String.join(", ", new java.util.TreeSet<>(REQUEST_KEYS)));
+                }
+                if (value.contains("${") || value.matches("(?s)include\\b.*")) {
+                    throw new IllegalArgumentException("--set " + o + ": lethe." + key + ": a request's value may not hold"
+                            + " a substitution (${...}) or an include: give the value itself");
+                }
+                keys.add(key);
+            }
+            return keys;
         }
     }
+
+    /**
+     * What a request may set: its method's settings and its schedule, never where it reads or
+     * writes (model, ref_model, dataset, splits, output, resume, stats runs are continual's).
+     */
+    public static final java.util.Set<String> REQUEST_KEYS = java.util.Set.of("unlearn.forget_loss",
+            "unlearn.retain_loss", "unlearn.forget_coeff", "unlearn.retain_coeff", "unlearn.params", "unlearn.ref_dtype",
+            "unlearn.refusals", "unlearn.epochs", "unlearn.batch_size", "unlearn.micro_batch_size", "unlearn.lr",
+            "unlearn.schedule", "unlearn.warmup_steps", "unlearn.weight_decay", "unlearn.max_grad_norm",
+            "unlearn.abort_grad_norm", "unlearn.seed", "unlearn.partitions", "unlearn.reduce", "unlearn.layer",
+            "unlearn.trainable", "unlearn.checkpoint_every_steps", "unlearn.max_steps", "unlearn.retain_selection",
+            "unlearn.skip_forgotten", "lora.rank", "lora.alpha", "lora.target_modules", "lora.seed");
 }

@@ -12,7 +12,7 @@ public final class RunIds {
     private RunIds() {}
 
     public static boolean isValid(String runId) {
-        return runId != null && PATTERN.matcher(runId).matches();
+        return runId != null && PATTERN.matcher(runId).matches() && !runId.equals(".") && !runId.equals("..");
     }
 
     /**
@@ -32,6 +32,10 @@ public final class RunIds {
         if (value == null || value.isEmpty()) {
             throw new IllegalArgumentException(what + " is " + (value == null ? "null" : "empty") + ": expected [A-Za-z0-9._-]+");
         }
+        if (value.equals(".") || value.equals("..")) {
+            throw new IllegalArgumentException("invalid " + what + " '" + value + "': '.' and '..' name directories, not"
+                    + " runs");
+        }
         throw new IllegalArgumentException("invalid " + what + " '" + value + "': only [A-Za-z0-9._-] is allowed (sanitized: '"
                 + sanitize(value) + "')");
     }
@@ -44,6 +48,7 @@ public final class RunIds {
         if (runId == null || runId.isEmpty()) {
             throw new IllegalArgumentException("run id is empty: nothing to sanitize");
         }
-        return INVALID_CHAR.matcher(runId).replaceAll("_");
+        String clean = INVALID_CHAR.matcher(runId).replaceAll("_");
+        return clean.equals(".") || clean.equals("..") ? clean.replace('.', '_') : clean;
     }
 }

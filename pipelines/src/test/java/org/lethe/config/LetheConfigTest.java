@@ -185,4 +185,34 @@ class LetheConfigTest {
         assertNotEquals(a.sha256(), LetheConfig.load(Optional.empty(), List.of("model.threads=3")).sha256());
         assertEquals(LetheConfig.defaults().sha256(), LetheConfig.defaults().sha256());
     }
+
+    @Test
+    void configTextIsSelfContainedNoIncludesAndNoEnvironment() throws Exception {
+        Files.writeString(dir.resolve("other.conf"), "lethe.model.threads = 3\n");
+        Path including = file("include \"other.conf\"\nlethe.generate.max_new_tokens = 50\n");
+        assertEquals(including + ": include \"other.conf\" is not allowed: a config must be self-contained (put the"
+                + " settings in one file, or give them with --set)", loadFails(Optional.of(including)).getMessage());
+        // HOME is set in every test JVM; a substitution does not read it.
+        assertTrue(System.getenv("HOME") != null);
+        String message = loadFails(Optional.empty(), "unlearn.output=${HOME}").getMessage();
+        assertTrue(message.startsWith("cannot resolve the config: ") && message.contains("HOME")
+                && message.endsWith("(substitutions refer to config keys; environment variables are not read)"), message);
+        Path fromEnvironment = file("lethe.unlearn.output = ${HOME}\n");
+        assertTrue(loadFails(Optional.of(fromEnvironment)).getMessage().contains("environment variables are not read"));
+        // An optional one that only the environment could fill stays unset; config keys still resolve.
+        Path optional = file("lethe.unlearn.output = /x\nlethe.unlearn.output = ${?HOME}\n"
+                + "lethe.train.lr = 0.5\nlethe.unlearn.lr = ${lethe.train.lr}\n");
+        LetheConfig config = LetheConfig.load(Optional.of(optional), List.of());
+        assertEquals("/x", config.getString("unlearn.output"));
+        assertEquals(0.5, config.getDouble("unlearn.lr"));
+    }
+
+    @Test
+    void jsonValueRendersATypedValue() {
+        LetheConfig config = LetheConfig.load(Optional.empty(), List.of("unlearn.lr=1e-3", "unlearn.schedule=cosine",
+                "unlearn.trainable=[a, b]"));
+        assertEquals("0.001", config.jsonValue("unlearn.lr"));
+        assertEquals("\"cosine\"", config.jsonValue("unlearn.schedule"));
+        assertEquals("[\"a\",\"b\"]", config.jsonValue("lethe.unlearn.trainable"));
+    }
 }

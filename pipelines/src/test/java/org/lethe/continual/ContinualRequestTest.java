@@ -1,6 +1,7 @@
 package org.lethe.continual;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
@@ -70,5 +71,44 @@ class ContinualRequestTest {
         String data = "synth/ingest-synth/1234/56";
         assertEquals(oldRetainId(old, List.of("full", "general"), "synth", "ingest-synth", data),
                 ContinualRequest.retainRunId(request.retainTraining(jobs), data));
+    }
+
+    @Test
+    void aRequestsOverridesAreAllowListedAndStoredResolved(@TempDir Path tmp) throws Exception {
+        Path model = tmp.resolve("model");
+        ModelPresets.config("tiny", 40).write(model);
+        LetheConfig config = LetheConfig.load(Optional.empty(), List.of("continual.dataset=synth",
+                "continual.model=" + model, "unlearn.lr=1e-5"));
+        ContinualRequest.Submission s = ContinualRequest.Submission.of(config, "npo", List.of("lethe.unlearn.lr=1e-4",
+                "unlearn.schedule=cosine", "unlearn.params=[\"npo.beta=0.2\"]", "lora.rank=0", "unlearn.lr=2e-4"));
+        // key=<JSON value>: typed, quoted, prefix dropped, a repeated key's last value
+        assertEquals(List.of("unlearn.schedule=\"cosine\"", "unlearn.params=[\"npo.beta=0.2\"]", "lora.rank=0",
+                "unlearn.lr=2.0E-4"), s.overrides());
+        // Stored resolved, they mean what was given.
+        assertEquals(config.with(List.of("unlearn.lr=2e-4", "unlearn.schedule=cosine", "unlearn.params=[\"npo.beta=0.2\"]"))
+                .sha256(), config.with(s.overrides()).sha256());
+
+        for (String key : List.of("unlearn.output", "unlearn.model", "lethe.unlearn.ref_model", "unlearn.dataset",
+                "unlearn.resume", "train.lr", "store.root")) {
+            String bare = key.replaceFirst("^lethe\\.", "");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ContinualRequest.Submission.of(config, "npo", List.of(key + "=x")));
+            assertEquals("--set " + key + "=x: lethe." + bare + " is not a setting a request may change (outputs, roots,"
+                    + " models and data are continual's); a request may set "
+                    + String.join(", ", new java.util.TreeSet<>(ContinualRequest.REQUEST_KEYS)), e.getMessage());
+        }
+        for (String value : List.of("${HOME}", "${?HOME}", "[${lethe.unlearn.lr}]", "include \"x.conf\"")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ContinualRequest.Submission.of(config, "npo", List.of("unlearn.lr=" + value)));
+            assertEquals("--set unlearn.lr=" + value + ": lethe.unlearn.lr: a request's value may not hold a substitution"
+                    + " (${...}) or an include: give the value itself", e.getMessage());
+        }
+        // A row stored before the allow-list is checked when continual runs it.
+        Requests.Request old = Requests.Request.submitted("req-old", Instant.parse("2026-11-20T09:00:00Z"), "synth",
+                ForgetSelector.parse("authors:3"), "npo", List.of("unlearn.output=/elsewhere"));
+        ContinualRequest request = ContinualRequest.of(config.with(List.of("continual.retain_run=none")));
+        assertEquals("--set unlearn.output=/elsewhere: lethe.unlearn.output is not a setting a request may change",
+                assertThrows(IllegalArgumentException.class, () -> request.jobs(old, model.toString(), model.toString()))
+                        .getMessage().split(" \\(")[0]);
     }
 }

@@ -27,5 +27,13 @@ class RunIdsTest {
         assertEquals("job is null: expected [A-Za-z0-9._-]+",
                 assertThrows(IllegalArgumentException.class, () -> RunIds.validate(null, "job")).getMessage());
         assertFalse(RunIds.isValid("a/b"));
+        // Path segments that name directories, not runs.
+        for (String dots : new String[] {".", ".."}) {
+            assertFalse(RunIds.isValid(dots));
+            assertEquals("invalid run id '" + dots + "': '.' and '..' name directories, not runs",
+                    assertThrows(IllegalArgumentException.class, () -> RunIds.validate(dots)).getMessage());
+            assertTrue(RunIds.isValid(RunIds.sanitize(dots)), RunIds.sanitize(dots));
+        }
+        assertTrue(RunIds.isValid("..a") && RunIds.isValid("a."));
     }
 }
