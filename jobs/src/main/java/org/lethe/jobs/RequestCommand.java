@@ -24,18 +24,23 @@ import picocli.CommandLine.ParameterException;
         "configure this command). A request may set its method's settings and schedule, not outputs,",
         "models, data or resume, and no ${...} or include. The method, the overrides (against",
         "lethe.continual.model when set) and the selection (it must select samples) are checked now.",
-        "--run-id is the request id (default: req-<time>-<hash>). Prints the request as JSON."})
+        "--run-id is the request id (default: req-<time>-<hash>). Prints the request as JSON.",
+        "--cancel ID cancels a PENDING or FAILED request instead (CANCELLED: no run takes it)."})
 public final class RequestCommand extends LetheCommand {
 
     @Option(names = "--root", paramLabel = "ROOT", description = "Table root directory or URI (default: lethe.store.root).")
     private String root;
 
-    @Option(names = "--forget", required = true, paramLabel = "SELECTOR",
-            description = "split:NAME | authors:ID,ID,... | samples:ID,ID,...")
+    @Option(names = "--forget", paramLabel = "SELECTOR",
+            description = "split:NAME | authors:ID,ID,... | samples:ID,ID,... (required unless --cancel)")
     private String forget;
 
-    @Option(names = "--method", required = true, paramLabel = "NAME", description = "The unlearning method.")
+    @Option(names = "--method", paramLabel = "NAME", description = "The unlearning method (required unless --cancel).")
     private String method;
+
+    @Option(names = "--cancel", paramLabel = "REQUEST_ID",
+            description = "Cancel this request instead (PENDING or FAILED: no continual run takes it any more).")
+    private String cancel;
 
     @Option(names = "--submitted-at", paramLabel = "INSTANT",
             description = "Submission time, ISO-8601 UTC (e.g. 2026-11-23T08:00:00Z); default now (backfills).")
@@ -49,6 +54,18 @@ public final class RequestCommand extends LetheCommand {
 
     @Override
     protected void run(LetheConfig config) {
+        if (cancel != null) {
+            if (forget != null || method != null || submittedAt != null) {
+                throw new ParameterException(spec.commandLine(), "--cancel takes no --forget, --method or --submitted-at");
+            }
+            cancel(config);
+            return;
+        }
+        if (forget == null || method == null) {
+            throw new ParameterException(spec.commandLine(), "Missing required option"
+                    + (forget == null ? " '--forget=SELECTOR'" : "") + (method == null ? " '--method=NAME'" : "")
+                    + " (or --cancel REQUEST_ID)");
+        }
         ForgetSelector selector;
         try {
             selector = ForgetSelector.parse(forget);
@@ -84,6 +101,20 @@ public final class RequestCommand extends LetheCommand {
             o.putPOJO("overrides", overrides);
             o.put("samples", selected);
             o.put("status", r.status().name());
+            out().println(o.toString());
+        }
+    }
+
+    private void cancel(LetheConfig config) {
+        org.lethe.store.RunIds.validate(cancel, "request id");
+        try (EmbeddedSpark spark = EmbeddedSpark.start(config)) {
+            Requests requests = new Requests(spark.session(), new TableStore(spark.session(), tableRoot(root, config)));
+            Requests.Request r = requests.cancel(cancel, Instant.now());
+            ObjectNode o = new ObjectMapper().createObjectNode();
+            o.put("request_id", r.requestId());
+            o.put("status", r.status().name());
+            o.put("updated_at", r.updatedAt().toString());
+            o.put("attempts", r.attempts());
             out().println(o.toString());
         }
     }

@@ -98,6 +98,24 @@ class ContinualCommandTest {
         String req = r.get("request_id").asText();
         assertEquals("run_id,job,status\nday-20,continual,SUCCEEDED\nday-21,continual,SUCCEEDED\n" + req
                 + ",evaluate,SUCCEEDED\n" + req + ",unlearn,SUCCEEDED\n", runs.out());
+
+        // Cancelling: not what SUCCEEDED; a PENDING one, which no run then takes.
+        Cli applied = Cli.run("request", "--root", root, "--cancel", req);
+        assertEquals(1, applied.status());
+        assertTrue(applied.err().contains("request " + req + " SUCCEEDED (continual run day-21): its forgetting is"
+                + " applied and cannot be cancelled"), applied.err());
+        Cli later = Cli.run(args(List.of("request", "--run-id", "req-later", "--forget", "authors:2", "--method", "npo",
+                "--submitted-at", "2026-11-22T10:00:00Z"), common));
+        assertEquals(0, later.status(), later.err());
+        Cli cancelled = Cli.run("request", "--root", root, "--cancel", "req-later");
+        assertEquals(0, cancelled.status(), cancelled.err());
+        assertEquals("CANCELLED", new ObjectMapper().readTree(cancelled.out()).get("status").asText());
+        Cli next = Cli.run(args(List.of("continual", "--run-id", "day-22", "--run-date", "2026-11-22"), common));
+        assertEquals(0, next.status(), next.err());
+        assertEquals(0, new ObjectMapper().readTree(next.out()).get("due").asInt());
+        Cli both = Cli.run("request", "--root", root, "--cancel", "req-later", "--method", "npo");
+        assertEquals(2, both.status(), "a usage error");
+        assertTrue(both.err().contains("--cancel takes no --forget, --method or --submitted-at"), both.err());
     }
 
     private static String[] args(List<String> head, List<String> common) {

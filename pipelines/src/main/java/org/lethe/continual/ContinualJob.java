@@ -130,7 +130,7 @@ public final class ContinualJob {
      */
     public Optional<Summary> nothingDue(ContinualRequest s, LocalDate runDate, String runId) {
         RunIds.validate(runId);
-        if (!new Requests(spark, store).due(s.data().dataset(), runDate).isEmpty()) {
+        if (!new Requests(spark, store).due(s.data().dataset(), runDate, s.maxAttempts()).isEmpty()) {
             return Optional.empty();
         }
         return Optional.of(idle(s, lineage(), runDate, runId));
@@ -146,7 +146,7 @@ public final class ContinualJob {
     public Summary run(ContinualRequest s, LocalDate runDate, String runId) throws Exception {
         RunIds.validate(runId);
         Requests requests = new Requests(spark, store);
-        List<Requests.Request> due = requests.due(s.data().dataset(), runDate);
+        List<Requests.Request> due = requests.due(s.data().dataset(), runDate, s.maxAttempts());
         List<Step> lineage = lineage();
         if (due.isEmpty()) {
             return idle(s, lineage, runDate, runId);
@@ -156,7 +156,7 @@ public final class ContinualJob {
             try {
                 s.jobs(r, s.base(), s.base());
             } catch (RuntimeException e) {
-                requests.write(r.with(Requests.Status.FAILED, Instant.now(), runId, "invalid: " + e.getMessage()));
+                requests.write(r.with(Requests.Status.FAILED, Instant.now(), runId, Requests.INVALID + e.getMessage()));
                 throw new IllegalArgumentException("request " + r.requestId() + ": " + e.getMessage(), e);
             }
         }

@@ -27,10 +27,11 @@ import java.util.Map;
  * @param refPrevious ref_model = the checkpoint a request starts from (else the base model)
  * @param retainRuns whether a retain-only model is trained per cumulative forget set
  * @param trainSplits the splits the base model was trained on
+ * @param maxAttempts how many runs may attempt a request before it is FAILED for good
  * @param provenance the config this request was built from (the continual run's row)
  */
 public record ContinualRequest(IngestedDataset.Ref data, String base, boolean refPrevious, boolean retainRuns,
-        List<String> trainSplits, LetheConfig provenance) implements JobRequest {
+        List<String> trainSplits, int maxAttempts, LetheConfig provenance) implements JobRequest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -62,8 +63,12 @@ public record ContinualRequest(IngestedDataset.Ref data, String base, boolean re
             throw new IllegalArgumentException("lethe.continual.train_splits is empty: name the splits the base model was"
                     + " trained on (retain-only models train on them minus the forgotten samples)");
         }
+        int maxAttempts = config.getInt("continual.max_attempts");
+        if (maxAttempts < 1) {
+            throw new IllegalArgumentException("lethe.continual.max_attempts must be at least 1, got " + maxAttempts);
+        }
         return new ContinualRequest(IngestedDataset.Ref.of(dataset, config.getString("continual.data_run_id")), base,
-                ref.equals("previous"), retain.equals("auto"), splits, config);
+                ref.equals("previous"), retain.equals("auto"), splits, maxAttempts, config);
     }
 
     /** The unlearning and evaluation of one queued request, under one config. */

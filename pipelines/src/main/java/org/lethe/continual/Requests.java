@@ -26,8 +26,16 @@ import static org.apache.spark.sql.functions.col;
 public final class Requests {
     public static final String TABLE = Tables.REQUESTS;
 
-    /** Where a request stands. */
-    public enum Status { PENDING, RUNNING, SUCCEEDED, FAILED }
+    /**
+     * Where a request stands: PENDING until a continual run takes it (RUNNING), then SUCCEEDED or
+     * FAILED (taken again by later runs until it has had {@code lethe.continual.max_attempts}
+     * attempts, or at once for good when its settings are invalid); CANCELLED by {@code lethe
+     * request --cancel} before it succeeded.
+     */
+    public enum Status { PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED }
+
+    /** The error prefix of a request whose settings did not check: FAILED for good at once. */
+    public static final String INVALID = "invalid: ";
 
     /** The columns; {@code run_id} (the table store's key) equals {@code request_id}. */
     public static final StructType SCHEMA = Tables.columns(Tables.REQUESTS);
@@ -51,6 +59,12 @@ public final class Requests {
         public Request with(Status next, Instant at, String continualRunId, String failure) {
             return new Request(requestId, submittedAt, dataset, selector, method, overrides, next, at, continualRunId,
                     next == Status.RUNNING ? attempts + 1 : attempts, failure);
+        }
+
+        /** Whether no run takes it any more: SUCCEEDED, CANCELLED, or FAILED for good. */
+        public boolean settled(int maxAttempts) {
+            return status == Status.SUCCEEDED || status == Status.CANCELLED || (status == Status.FAILED
+                    && (attempts >= maxAttempts || (error != null && error.startsWith(INVALID))));
         }
 
         /** The UTC calendar day it was submitted on. */
@@ -81,12 +95,15 @@ public final class Requests {
         write(r);
     }
 
-    /** Replaces the request's row. */
-    public void write(Request r) {
-        Row row = RowFactory.create(r.requestId(), Timestamp.from(r.submittedAt()), r.dataset(), r.selector().text(),
-                r.method(), r.overrides().toArray(new String[0]), r.status().name(), Timestamp.from(r.updatedAt()),
-                r.continualRunId(), r.attempts(), r.error(), r.requestId());
-        store.write(TABLE, spark.createDataFrame(List.of(row), SCHEMA));
+    /** Replaces the requests' rows, in one commit. */
+    public void write(Request... rs) {
+        List<Row> rows = new java.util.ArrayList<>();
+        for (Request r : rs) {
+            rows.add(RowFactory.create(r.requestId(), Timestamp.from(r.submittedAt()), r.dataset(), r.selector().text(),
+                    r.method(), r.overrides().toArray(new String[0]), r.status().name(), Timestamp.from(r.updatedAt()),
+                    r.continualRunId(), r.attempts(), r.error(), r.requestId()));
+        }
+        store.write(TABLE, spark.createDataFrame(rows, SCHEMA));
     }
 
     /** A request id from its content and time: {@code req-<yyyyMMddTHHmmssZ>-<8 hex>}. */
@@ -129,12 +146,40 @@ public final class Requests {
     }
 
     /**
-     * The requests of {@code dataset} submitted on or before {@code runDate} (UTC) that have not
-     * SUCCEEDED, in processing order.
+     * The requests of {@code dataset} submitted on or before {@code runDate} (UTC) that are not
+     * {@link Request#settled settled}, in processing order.
      */
-    public List<Request> due(String dataset, LocalDate runDate) {
+    public List<Request> due(String dataset, LocalDate runDate, int maxAttempts) {
         return all().stream().filter(r -> r.dataset().equals(dataset) && !r.submittedOn().isAfter(runDate)
-                && r.status() != Status.SUCCEEDED).toList();
+                && !r.settled(maxAttempts)).toList();
+    }
+
+    /**
+     * Cancels request {@code requestId}: it is CANCELLED and no run takes it. One that SUCCEEDED
+     * cannot be (its forgetting is in the lineage), nor one RUNNING (a run holds it now);
+     * cancelling a CANCELLED one changes nothing.
+     *
+     * @return the request as it now stands
+     * @throws IllegalArgumentException naming the request and why
+     */
+    public Request cancel(String requestId, Instant at) {
+        Request r = get(requestId).orElseThrow(() -> new IllegalArgumentException("request " + requestId
+                + " does not exist" + (store.exists(TABLE) ? "" : " (no requests table under " + store.root() + ")")));
+        switch (r.status()) {
+            case CANCELLED:
+                return r;
+            case SUCCEEDED:
+                throw new IllegalArgumentException("request " + requestId + " SUCCEEDED (continual run "
+                        + r.continualRunId() + "): its forgetting is applied and cannot be cancelled");
+            case RUNNING:
+                throw new IllegalArgumentException("request " + requestId + " is RUNNING in continual run "
+                        + r.continualRunId() + ": cancel it once that run has ended");
+            default:
+                Request cancelled = new Request(r.requestId(), r.submittedAt(), r.dataset(), r.selector(), r.method(),
+                        r.overrides(), Status.CANCELLED, at, r.continualRunId(), r.attempts(), r.error());
+                write(cancelled);
+                return cancelled;
+        }
     }
 
     private static Request of(Row row) {

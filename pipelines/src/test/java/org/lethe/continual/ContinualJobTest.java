@@ -262,12 +262,29 @@ class ContinualJobTest {
         // Valid settings, but the first step's gradient norm passes the abort threshold.
         requests.submit(Requests.Request.submitted("req-x", Instant.parse("2026-11-20T09:00:00Z"), "synth",
                 ForgetSelector.parse("authors:3"), "grad_ascent", List.of("unlearn.abort_grad_norm=1e-12")));
-        Exception e = assertThrows(Exception.class, () -> job(store, config()).run(LocalDate.parse("2026-11-20"), "c"));
+        LetheConfig config = config("continual.max_attempts=2", "continual.retain_run=none");
+        Exception e = assertThrows(Exception.class, () -> job(store, config).run(LocalDate.parse("2026-11-20"), "c"));
         assertTrue(e.getMessage().contains("gradient norm"), e.getMessage());
         org.lethe.store.RunRecord unlearn = new org.lethe.store.Runs(store).get("req-x", "unlearn").orElseThrow();
         assertEquals(org.lethe.store.RunStatus.FAILED, unlearn.status());
         assertTrue(unlearn.error().contains("gradient norm"), unlearn.error());
         assertEquals(Requests.Status.FAILED, requests.get("req-x").orElseThrow().status());
         assertTrue(new org.lethe.store.Runs(store).get("req-x", "evaluate").isEmpty(), "nothing evaluated");
+
+        // The next run attempts it again (the second and last attempt); the request behind it waits.
+        requests.submit(Requests.Request.submitted("req-y", Instant.parse("2026-11-21T09:00:00Z"), "synth",
+                ForgetSelector.parse("authors:2"), "grad_diff", List.of("unlearn.max_steps=1")));
+        assertThrows(Exception.class, () -> job(store, config).run(LocalDate.parse("2026-11-21"), "c2"));
+        Requests.Request x = requests.get("req-x").orElseThrow();
+        assertEquals(List.of(Requests.Status.FAILED, 2, "c2"), List.of(x.status(), x.attempts(), x.continualRunId()));
+        assertEquals(Requests.Status.PENDING, requests.get("req-y").orElseThrow().status());
+        // FAILED for good: the queue moves on, from the last SUCCEEDED request's model (here the base).
+        ContinualJob.Summary moved = job(store, config).run(LocalDate.parse("2026-11-21"), "c3");
+        assertEquals(1, moved.due());
+        ContinualJob.Step y = moved.applied().get(0);
+        assertEquals(List.of("req-y", 1, model.toString()), List.of(y.requestId(), y.sequence(), y.parentCheckpoint()));
+        assertEquals(null, y.parentRequestId());
+        assertEquals(2, requests.get("req-x").orElseThrow().attempts(), "not attempted again");
+        assertEquals(0, job(store, config).run(LocalDate.parse("2026-11-22"), "c4").due());
     }
 }
