@@ -34,7 +34,7 @@ import java.util.Optional;
 /**
  * Training checkpoints under an output location (a local directory or any Hadoop file system URI):
  * {@code checkpoint-<step>/} holds the model in the Hugging Face layout, {@code optimizer.safetensors}
- * (AdamW moments) and {@code trainer_state.json} (global step, optimizer step, seed, config hash).
+ * (AdamW moments) and {@code trainer_state.json} (run id, global step, optimizer step, seed, config hash, the settings that determine the weights).
  * Each is written to local staging, then committed as a {@link CommittedDirectory} whose marker is
  * written last, so a crash leaves either a whole checkpoint or one no reader trusts; batches are a
  * pure function of (seed, epoch, sample id), so the global step is the whole data cursor.
@@ -46,7 +46,15 @@ public final class Checkpoints {
     private static final String PREFIX = "checkpoint-";
 
     /** A committed checkpoint: {@code dir} is its location as configs spell them (local path or URI). */
-    public record Found(String dir, long globalStep, long optimizerStep, String configSha256) {}
+    /**
+     * A committed checkpoint's state.
+     *
+     * @param runId the run that wrote it (null: an earlier Lethe did not record it)
+     * @param settings the settings that determine its weights ({@link ResumeGuard#settings}; null: not
+     *     recorded by an earlier Lethe)
+     */
+    public record Found(String dir, long globalStep, long optimizerStep, String configSha256, String runId,
+            JsonNode settings) {}
 
     private Checkpoints() {}
 
@@ -115,7 +123,7 @@ public final class Checkpoints {
      * @return the checkpoint's location
      */
     public static String save(String output, LanguageModel model, AdamW optimizer, long globalStep, long seed,
-            String configSha256, String runId) {
+            String configSha256, String runId, JsonNode settings) {
         String dir = Locations.resolve(output, PREFIX + globalStep);
         return commit(dir, PREFIX + globalStep, staging -> {
             model.save(staging);
@@ -131,6 +139,9 @@ public final class Checkpoints {
             state.put("optimizer_step", optimizer.step());
             state.put("seed", seed);
             state.put("config_sha256", configSha256);
+            if (settings != null) {
+                state.set("settings", settings);
+            }
             JSON.writerWithDefaultPrettyPrinter().writeValue(staging.resolve("trainer_state.json").toFile(), state);
         });
     }
@@ -221,7 +232,8 @@ public final class Checkpoints {
         try (InputStream in = state.getFileSystem(LocalModels.hadoopConfiguration()).open(state)) {
             JsonNode s = JSON.readTree(in);
             return new Found(dir, s.get("global_step").asLong(), s.get("optimizer_step").asLong(),
-                    s.get("config_sha256").asText());
+                    s.get("config_sha256").asText(), s.hasNonNull("run_id") ? s.get("run_id").asText() : null,
+                    s.hasNonNull("settings") ? s.get("settings") : null);
         } catch (IOException | RuntimeException e) {
             throw new IllegalStateException(state + ": unreadable checkpoint state: " + e.getMessage(), e);
         }

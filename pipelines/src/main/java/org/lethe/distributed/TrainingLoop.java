@@ -35,7 +35,7 @@ public final class TrainingLoop {
     /** The loop's fixed settings. */
     public record Settings(String job, String runId, int epochs, long stepsPerEpoch, long maxSteps,
             long checkpointEvery, long seed, String configSha256, String output, LrSchedule schedule,
-            int hiddenSize) {}
+            int hiddenSize, com.fasterxml.jackson.databind.JsonNode weightSettings) {}
 
     /** What the loop did. */
     public record Result(String checkpoint, long steps, long resumedFrom, double firstLoss, double lastLoss) {}
@@ -97,7 +97,7 @@ public final class TrainingLoop {
                                 String.format("%.2f", seconds));
                         if (s.checkpointEvery() > 0 && global % s.checkpointEvery() == 0 && global < end) {
                             Checkpoints.save(s.output(), trainer.model(), trainer.optimizer(), global, s.seed(),
-                                    s.configSha256(), s.runId());
+                                    s.configSha256(), s.runId(), s.weightSettings());
                         }
                     }
                 } finally {
@@ -114,7 +114,7 @@ public final class TrainingLoop {
             return new Result(resume.get().dir(), resumed, resumed, first, last);
         }
         String checkpoint = Checkpoints.save(s.output(), trainer.model(), trainer.optimizer(), global, s.seed(),
-                s.configSha256(), s.runId());
+                s.configSha256(), s.runId(), s.weightSettings());
         return new Result(checkpoint, global, resumed, first, last);
     }
 

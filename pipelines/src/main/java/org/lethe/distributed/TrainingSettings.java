@@ -89,10 +89,13 @@ public record TrainingSettings(String section, int epochs, int batchSize, int mi
         return new LrSchedule(lr, schedule, warmup, stepsPerEpoch * epochs);
     }
 
-    /** The loop settings of job {@code job}'s run {@code runId} (checkpoints record {@code configSha256}). */
+    /**
+     * The loop settings of job {@code job}'s run {@code runId} (checkpoints record {@code
+     * configSha256} and {@code weightSettings}, see {@link ResumeGuard}).
+     */
     public TrainingLoop.Settings loop(String job, String runId, long stepsPerEpoch, String configSha256, String output,
-            LrSchedule schedule, int hiddenSize) {
+            LrSchedule schedule, int hiddenSize, com.fasterxml.jackson.databind.JsonNode weightSettings) {
         return new TrainingLoop.Settings(job, runId, epochs, stepsPerEpoch, maxSteps, checkpointEverySteps, seed,
-                configSha256, output, schedule, hiddenSize);
+                configSha256, output, schedule, hiddenSize, weightSettings);
     }
 }

@@ -90,8 +90,10 @@ public final class FinetuneJob {
         List<String> splits = request.splits();
         String output = training.output(store, runId);
         Optional<Checkpoints.Found> resume = training.resumeFrom(output);
-        if (resume.isPresent() && !resume.get().configSha256().equals(request.configSha256())) {
-            LOG.warn("finetune {}: resuming from {} written under a different config", runId, resume.get().dir());
+        com.fasterxml.jackson.databind.JsonNode weightSettings =
+                org.lethe.distributed.ResumeGuard.settings(request.provenance(), "train");
+        if (resume.isPresent()) {
+            org.lethe.distributed.ResumeGuard.check(resume.get(), runId, request.configSha256(), weightSettings, "train");
         }
         String modelDir = resume.isPresent() ? resume.get().dir() : startingModel(request, output);
 
@@ -122,7 +124,7 @@ public final class FinetuneJob {
             try (DataParallelTrainer trainer = new DataParallelTrainer(spark, modelDir, request.modelSettings(),
                     request.trainer())) {
                 TrainingLoop.Settings loop = training.loop("finetune", runId, perEpoch, request.configSha256(), output,
-                        schedule, trainer.model().config().hiddenSize());
+                        schedule, trainer.model().config().hiddenSize(), weightSettings);
                 long seed = training.seed();
                 int batchSize = training.batchSize();
                 int microBatch = training.microBatchSize();

@@ -113,8 +113,10 @@ public final class UnlearnJob {
         int microBatch = training.microBatchSize();
         String output = training.output(store, runId);
         Optional<Checkpoints.Found> resume = training.resumeFrom(output);
-        if (resume.isPresent() && !resume.get().configSha256().equals(request.configSha256())) {
-            LOG.warn("unlearn {}: resuming from {} written under a different config", runId, resume.get().dir());
+        com.fasterxml.jackson.databind.JsonNode weightSettings =
+                org.lethe.distributed.ResumeGuard.settings(request.provenance(), "unlearn");
+        if (resume.isPresent()) {
+            org.lethe.distributed.ResumeGuard.check(resume.get(), runId, request.configSha256(), weightSettings, "unlearn");
         }
         String modelDir = resume.isPresent() ? resume.get().dir() : spec.model();
 
@@ -180,7 +182,7 @@ public final class UnlearnJob {
                         + " trained", runId, spec.method().name(), spec.parts(), spec.lr(), nForget, nRetain,
                         perEpoch * training.epochs(), batchSize, trainer.trainedParameters().size());
                 TrainingLoop.Settings loop = training.loop("unlearn", runId, perEpoch, request.configSha256(), output,
-                        schedule, trainer.model().config().hiddenSize());
+                        schedule, trainer.model().config().hiddenSize(), weightSettings);
                 long forgetCount = nForget;
                 long retainCount = nRetain;
                 result = TrainingLoop.run(spark, store, trainer, loop, objective,

@@ -70,7 +70,7 @@ class CheckpointsTest {
     }
 
     private static String save(String output, int step) {
-        return Checkpoints.save(output, MODELS.get(step - 1), optimizer, step, 42, "config-sha", "run");
+        return Checkpoints.save(output, MODELS.get(step - 1), optimizer, step, 42, "config-sha", "run", null);
     }
 
     /** The bytes of the latest checkpoint's weights, read through a node cache as a loader would. */
@@ -127,7 +127,7 @@ class CheckpointsTest {
             boolean failed = false;
             try {
                 // Step 2 again, with the weights of model 3.
-                Checkpoints.save(output, MODELS.get(2), optimizer, 2, 42, "config-sha", "run");
+                Checkpoints.save(output, MODELS.get(2), optimizer, 2, 42, "config-sha", "run", null);
             } catch (RuntimeException e) {
                 failed = true;
                 failures++;

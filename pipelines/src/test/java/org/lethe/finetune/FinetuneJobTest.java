@@ -84,6 +84,24 @@ class FinetuneJobTest {
         FinetuneJob.Summary again = run(store, common, "train.output=" + tmp.resolve("b"), "resumed");
         assertEquals(8, again.resumedFrom()); // a re-run after success does nothing new
         assertEquals(resumed.modelFingerprint(), again.modelFingerprint());
+        // Resume refuses another run's checkpoints and settings that change the weights, naming them;
+        // under reduce = ordered the partitioning may change (and max_steps, above).
+        String b = tmp.resolve("b/checkpoint-8").toString();
+        IllegalArgumentException other = assertThrows(IllegalArgumentException.class,
+                () -> run(store, common, "train.output=" + tmp.resolve("b"), "someone-else"));
+        assertEquals(b + " is a checkpoint of run 'resumed', not of run 'someone-else': a run resumes only its own"
+                + " checkpoints; start over with lethe.train.resume=false, or give this run its own lethe.train.output",
+                other.getMessage());
+        IllegalArgumentException changed = assertThrows(IllegalArgumentException.class,
+                () -> run(store, common, "train.output=" + tmp.resolve("b"), "resumed", "train.lr=0.5", "train.epochs=9",
+                        "train.seed=5", "train.partitions=1"));
+        assertEquals(b + " was written with other settings than this run's: lethe.train.epochs (" + epochs(common)
+                + " there, 9 here), lethe.train.lr (" + lr(common) + " there, 0.5 here), lethe.train.seed (0 there, 5"
+                + " here); only max_steps, checkpoint_every_steps and, under reduce = ordered, partitions"
+                + " may change on resume; start over with lethe.train.resume=false, or give this run its own"
+                + " lethe.train.output", changed.getMessage());
+        assertEquals(8, run(store, common, "train.output=" + tmp.resolve("b"), "resumed", "train.partitions=1")
+                .resumedFrom());
         List<List<Object>> rows = TestSpark.rows(store.read("train_steps").filter("run_id = 'resumed'")
                 .select("step"), "step");
         assertEquals(8, rows.size());
@@ -137,5 +155,14 @@ class FinetuneJobTest {
         sets.addAll(List.of(extra));
         return new FinetuneJob(SPARK.session(), store).run(FinetuneRequest.of(LetheConfig.load(Optional.empty(), sets)),
                 runId);
+    }
+
+    /** The JSON of a setting's value in {@code common}: how a refusal prints it. */
+    private static String epochs(List<String> common) {
+        return LetheConfig.load(Optional.empty(), common).jsonValue("train.epochs");
+    }
+
+    private static String lr(List<String> common) {
+        return LetheConfig.load(Optional.empty(), common).jsonValue("train.lr");
     }
 }
