@@ -16,16 +16,20 @@ import org.lethe.config.LetheConfig;
  * Which checkpoint a run may resume from. A checkpoint's {@code trainer_state.json} records its
  * run id and the settings that determine its weights ({@link #settings}: the job's section, {@code
  * lethe.lora}, {@code lethe.model.dtype}); a run resumes only its own checkpoints written under the
- * same settings, except {@code max_steps} and {@code checkpoint_every_steps} (where to stop and save)
- * and, when both use {@code reduce = ordered}, {@code partitions} (ordered sums do not depend on
+ * same settings, except {@code max_steps} and {@code checkpoint_every_steps} (where to stop and save),
+ * {@code abort_grad_norm} (whether to stop) and, when both use {@code reduce = ordered}, {@code partitions} (ordered sums do not depend on
  * the partitioning). A longer {@code epochs} would change the learning-rate schedule, so it counts.
  */
 public final class ResumeGuard {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Keys of the job's section that may change on resume (besides where it writes). */
-    static final Set<String> MAY_CHANGE = Set.of("max_steps", "checkpoint_every_steps", "output", "resume");
+    /**
+     * Keys of the job's section that may change on resume: where it stops and saves, where it
+     * writes, and the abort threshold (it only decides whether to stop, never the weights).
+     */
+    static final Set<String> MAY_CHANGE = Set.of("max_steps", "checkpoint_every_steps", "output", "resume",
+            "abort_grad_norm");
 
     private ResumeGuard() {}
 
@@ -39,8 +43,7 @@ public final class ResumeGuard {
         }
         ObjectNode out = JSON.createObjectNode();
         ObjectNode job = lethe.path(section).deepCopy();
-        MAY_CHANGE.stream().filter(k -> !k.equals("max_steps") && !k.equals("checkpoint_every_steps"))
-                .forEach(job::remove);
+        job.remove(List.of("output", "resume")); // where it writes: no part of what it computes
         out.set(section, job);
         out.set("lora", lethe.path("lora").deepCopy());
         out.putObject("model").set("dtype", lethe.path("model").path("dtype").deepCopy());
@@ -88,8 +91,8 @@ public final class ResumeGuard {
         }
         if (!differ.isEmpty()) {
             throw new IllegalArgumentException(found.dir() + " was written with other settings than this run's: "
-                    + String.join(", ", differ) + "; only max_steps, checkpoint_every_steps and, under reduce = ordered,"
-                    + " partitions may change on resume" + off);
+                    + String.join(", ", differ) + "; only max_steps, checkpoint_every_steps, abort_grad_norm and,"
+                    + " under reduce = ordered, partitions may change on resume" + off);
         }
     }
 

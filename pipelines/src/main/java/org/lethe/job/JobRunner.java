@@ -133,7 +133,6 @@ public final class JobRunner {
 
     /** Records {@code running}, heartbeats while the work runs, then records how it ended. */
     private <T extends JobResult> T recorded(RunRecord running, Optional<T> done, Work<T> work) throws Exception {
-        Heartbeat beat = new Heartbeat(running);
         runs.record(running);
         // A thread of this run's own, made by the job's thread: it inherits this job's Spark session
         // and local properties (a long-lived shared thread would keep those of whichever job made it),
@@ -143,9 +142,9 @@ public final class JobRunner {
             t.setDaemon(true);
             return t;
         });
+        Heartbeat beat = new Heartbeat(running, heartbeats); // complete before its first beat can run
         ScheduledFuture<?> scheduled = heartbeats.scheduleWithFixedDelay(beat, heartbeat.toMillis(),
                 heartbeat.toMillis(), TimeUnit.MILLISECONDS);
-        beat.executor = heartbeats;
         T result;
         try {
             result = done.isPresent() ? done.get() : work.run();
@@ -167,11 +166,12 @@ public final class JobRunner {
     /** Refreshes a running job's row until stopped; never after {@link #stop} has returned. */
     private final class Heartbeat implements Runnable {
         private final RunRecord running;
+        private final ScheduledExecutorService executor;
         private boolean stopped;
-        private ScheduledExecutorService executor;
 
-        Heartbeat(RunRecord running) {
+        Heartbeat(RunRecord running, ScheduledExecutorService executor) {
             this.running = running;
+            this.executor = executor;
         }
 
         @Override

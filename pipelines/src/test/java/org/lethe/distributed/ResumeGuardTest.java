@@ -31,7 +31,7 @@ class ResumeGuardTest {
         LetheConfig now = config("unlearn.reduce=tree", "unlearn.partitions=4", "unlearn.max_steps=9",
                 "unlearn.checkpoint_every_steps=1", "unlearn.output=/elsewhere", "eval.max_samples=3");
         assertEquals("/ckpt/checkpoint-4 was written with other settings than this run's: lethe.unlearn.partitions (2"
-                + " there, 4 here); only max_steps, checkpoint_every_steps and, under reduce = ordered, partitions may"
+                + " there, 4 here); only max_steps, checkpoint_every_steps, abort_grad_norm and, under reduce = ordered, partitions may"
                 + " change on resume; start over with lethe.unlearn.resume=false, or give this run its own"
                 + " lethe.unlearn.output", refusal(found(tree, "r"), "r", now));
         LetheConfig ordered = config("unlearn.partitions=2");

@@ -97,7 +97,7 @@ class FinetuneJobTest {
                         "train.seed=5", "train.partitions=1"));
         assertEquals(b + " was written with other settings than this run's: lethe.train.epochs (" + epochs(common)
                 + " there, 9 here), lethe.train.lr (" + lr(common) + " there, 0.5 here), lethe.train.seed (0 there, 5"
-                + " here); only max_steps, checkpoint_every_steps and, under reduce = ordered, partitions"
+                + " here); only max_steps, checkpoint_every_steps, abort_grad_norm and, under reduce = ordered, partitions"
                 + " may change on resume; start over with lethe.train.resume=false, or give this run its own"
                 + " lethe.train.output", changed.getMessage());
         assertEquals(8, run(store, common, "train.output=" + tmp.resolve("b"), "resumed", "train.partitions=1")
