@@ -25,11 +25,11 @@ public final class ResumeGuard {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
-     * Keys of the job's section that may change on resume: where it stops and saves, where it
-     * writes, and the abort threshold (it only decides whether to stop, never the weights).
+     * Keys of the job's section that may change on resume: where it stops and saves, and the abort
+     * threshold (it only decides whether to stop, never the weights). Where it writes ({@code
+     * output}, {@code resume}) is not recorded at all.
      */
-    static final Set<String> MAY_CHANGE = Set.of("max_steps", "checkpoint_every_steps", "output", "resume",
-            "abort_grad_norm");
+    static final Set<String> MAY_CHANGE = Set.of("max_steps", "checkpoint_every_steps", "abort_grad_norm");
 
     private ResumeGuard() {}
 
