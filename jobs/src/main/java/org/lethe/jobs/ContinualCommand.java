@@ -38,6 +38,7 @@ public final class ContinualCommand extends JobCommand {
     }
 
     private ContinualRequest request;
+    private ContinualJob job;
 
     // Built once: the up-to-date check and the run read the same request.
     private ContinualRequest request(LetheConfig config) {
@@ -49,12 +50,15 @@ public final class ContinualCommand extends JobCommand {
 
     @Override
     protected Optional<JobResult> upToDate(LetheConfig config, SparkSession spark, TableStore store, String runId) {
-        return new ContinualJob(spark, store, codeVersion()).nothingDue(request(config), date(), runId).map(s -> s);
+        // Takes the lineage's lease when requests are due: a run that finds none due, or the lease
+        // held by another live run, ends here having written nothing (not even its runs row).
+        job = new ContinualJob(spark, store, codeVersion());
+        return job.claim(request(config), date(), runId).map(s -> s);
     }
 
     @Override
     protected JobResult runJob(LetheConfig config, SparkSession spark, TableStore store, String runId) throws Exception {
-        return new ContinualJob(spark, store, codeVersion()).run(request(config), date(), runId);
+        return (job != null ? job : new ContinualJob(spark, store, codeVersion())).run(request(config), date(), runId);
     }
 
     private LocalDate date() {

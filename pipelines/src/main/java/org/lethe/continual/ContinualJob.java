@@ -60,13 +60,13 @@ public final class ContinualJob {
             String checkpoint, String weightsSha256, String refModel, String method, String selector,
             long forgetSamples, long cumulativeForgetSamples, String retainRunId, Double forgetQuality,
             Double modelUtility, Double forgetTruthRatio, Double forgetRougeLRecall, Double forgetProbability,
-            String continualRunId, LocalDate runDate, Instant finishedAt) {
+            String continualRunId, LocalDate runDate, Instant finishedAt, String dataset) {
 
         Row row() {
             return RowFactory.create(requestId, sequence, parentRequestId, parentCheckpoint, checkpoint, weightsSha256,
                     refModel, method, selector, forgetSamples, cumulativeForgetSamples, retainRunId, forgetQuality,
                     modelUtility, forgetTruthRatio, forgetRougeLRecall, forgetProbability, continualRunId,
-                    java.sql.Date.valueOf(runDate), Timestamp.from(finishedAt), requestId);
+                    java.sql.Date.valueOf(runDate), Timestamp.from(finishedAt), dataset, requestId);
         }
 
         static Step of(Row r) {
@@ -79,7 +79,8 @@ public final class ContinualJob {
                     r.getAs("model_utility"), r.getAs("forget_truth_ratio"), r.getAs("forget_rouge_l_recall"),
                     r.getAs("forget_probability"), r.getAs("continual_run_id"),
                     date instanceof LocalDate d ? d : ((java.sql.Date) date).toLocalDate(),
-                    at instanceof Instant i ? i : ((Timestamp) at).toInstant());
+                    at instanceof Instant i ? i : ((Timestamp) at).toInstant(),
+                    r.schema().getFieldIndex("dataset").isDefined() ? r.getAs("dataset") : null);
         }
 
         ObjectNode toJson() {
@@ -100,8 +101,12 @@ public final class ContinualJob {
         }
     }
 
-    /** What one continual run did. */
-    public record Summary(String runId, LocalDate runDate, List<Step> applied, int due, String lastCheckpoint) implements JobResult {
+    /**
+     * What one continual run did: the requests it applied, or none because none was due or because
+     * another run holds the lineage's lease ({@code heldBy} names it).
+     */
+    public record Summary(String runId, LocalDate runDate, List<Step> applied, int due, String lastCheckpoint,
+            String heldBy) implements JobResult {
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();
             o.put("run_id", runId);
@@ -110,6 +115,9 @@ public final class ContinualJob {
             ArrayNode a = o.putArray("applied");
             applied.forEach(s -> a.add(s.toJson()));
             o.put("checkpoint", lastCheckpoint);
+            if (heldBy != null) {
+                o.put("held_by", heldBy);
+            }
             return o;
         }
     }
@@ -117,6 +125,7 @@ public final class ContinualJob {
     private final SparkSession spark;
     private final TableStore store;
     private final JobRunner runner;
+    private LineageLease lease;
 
     public ContinualJob(SparkSession spark, TableStore store, String codeVersion) {
         this.spark = spark;
@@ -125,32 +134,100 @@ public final class ContinualJob {
     }
 
     /**
-     * The result of a run on {@code runDate} when no request is due (nothing to do, nothing to
-     * write), else empty.
+     * Claims the work of a run on {@code runDate}: empty when this job now holds the lineage's
+     * lease and requests are due (then {@link #run} applies them); otherwise what the run amounts
+     * to, having written nothing: no request is due, or another live run holds the lease (the
+     * summary names it). Taking the lease reconciles {@code requests} with the lineage first (a run
+     * that died between committing a lineage step and marking its request leaves it RUNNING).
      */
-    public Optional<Summary> nothingDue(ContinualRequest s, LocalDate runDate, String runId) {
+    public Optional<Summary> claim(ContinualRequest s, LocalDate runDate, String runId) {
         RunIds.validate(runId);
-        if (!new Requests(spark, store).due(s.data().dataset(), runDate, s.maxAttempts()).isEmpty()) {
+        if (lease != null) {
             return Optional.empty();
         }
-        return Optional.of(idle(s, lineage(), runDate, runId));
-    }
-
-    private static Summary idle(ContinualRequest s, List<Step> lineage, LocalDate runDate, String runId) {
-        String last = lineage.isEmpty() ? s.base() : lineage.get(lineage.size() - 1).checkpoint();
-        LOG.info("continual {}: nothing due on or before {} for dataset {}", runId, runDate, s.data().dataset());
-        return new Summary(runId, runDate, List.of(), 0, last);
-    }
-
-    /** Applies the requests due on {@code runDate} (UTC day) as continual run {@code runId}. */
-    public Summary run(ContinualRequest s, LocalDate runDate, String runId) throws Exception {
-        RunIds.validate(runId);
+        String dataset = s.data().dataset();
         Requests requests = new Requests(spark, store);
-        List<Requests.Request> due = requests.due(s.data().dataset(), runDate, s.maxAttempts());
-        List<Step> lineage = lineage();
-        if (due.isEmpty()) {
-            return idle(s, lineage, runDate, runId);
+        if (requests.due(dataset, runDate, s.maxAttempts()).isEmpty()) {
+            return Optional.of(idle(s, lineage(dataset), runDate, runId, null));
         }
+        LineageLease.Attempt attempt = LineageLease.acquire(spark, store, dataset, runId, s.leaseTtl());
+        if (attempt.lease().isEmpty()) {
+            LineageLease.State holder = attempt.heldBy().orElseThrow();
+            LOG.info("continual {}: the lineage of dataset {} is leased to {}; nothing done", runId, dataset,
+                    holder.describe());
+            return Optional.of(idle(s, lineage(dataset), runDate, runId, holder.describe()));
+        }
+        lease = attempt.lease().get();
+        try {
+            List<Requests.Request> stale = reconciled(requests, dataset);
+            if (!stale.isEmpty()) {
+                LOG.warn("continual {}: requests {} are in the lineage but were not marked SUCCEEDED; marked now", runId,
+                        stale.stream().map(Requests.Request::requestId).toList());
+                requests.write(stale.toArray(new Requests.Request[0]));
+            }
+            if (requests.due(dataset, runDate, s.maxAttempts()).isEmpty()) {
+                release();
+                return Optional.of(idle(s, lineage(dataset), runDate, runId, null));
+            }
+            return Optional.empty();
+        } catch (RuntimeException | Error e) {
+            release();
+            throw e;
+        }
+    }
+
+    /** The requests the lineage holds that {@code requests} does not show SUCCEEDED, as they should read. */
+    private List<Requests.Request> reconciled(Requests requests, String dataset) {
+        List<Requests.Request> fixed = new ArrayList<>();
+        java.util.Map<String, Requests.Request> byId = new java.util.HashMap<>();
+        requests.all().forEach(r -> byId.put(r.requestId(), r));
+        for (Step step : lineage(dataset)) {
+            Requests.Request r = byId.get(step.requestId());
+            if (r != null && r.status() != Requests.Status.SUCCEEDED) {
+                fixed.add(r.with(Requests.Status.SUCCEEDED, step.finishedAt(), step.continualRunId(), null));
+            }
+        }
+        return fixed;
+    }
+
+    private void release() {
+        if (lease != null) {
+            lease.close();
+            lease = null;
+        }
+    }
+
+    private static Summary idle(ContinualRequest s, List<Step> lineage, LocalDate runDate, String runId,
+            String heldBy) {
+        String last = lineage.isEmpty() ? s.base() : lineage.get(lineage.size() - 1).checkpoint();
+        if (heldBy == null) {
+            LOG.info("continual {}: nothing due on or before {} for dataset {}", runId, runDate, s.data().dataset());
+        }
+        return new Summary(runId, runDate, List.of(), 0, last, heldBy);
+    }
+
+    /**
+     * Applies the requests due on {@code runDate} (UTC day) as continual run {@code runId}, holding
+     * the lineage's lease throughout ({@link #claim}s it first unless claimed) and releasing it at
+     * the end.
+     */
+    public Summary run(ContinualRequest s, LocalDate runDate, String runId) throws Exception {
+        Optional<Summary> nothing = claim(s, runDate, runId);
+        if (nothing.isPresent()) {
+            return nothing.get();
+        }
+        try {
+            return applyDue(s, runDate, runId);
+        } finally {
+            release();
+        }
+    }
+
+    private Summary applyDue(ContinualRequest s, LocalDate runDate, String runId) throws Exception {
+        String dataset = s.data().dataset();
+        Requests requests = new Requests(spark, store);
+        List<Requests.Request> due = requests.due(dataset, runDate, s.maxAttempts());
+        List<Step> lineage = lineage(dataset);
         // Every due request's settings are checked before any of them runs.
         for (Requests.Request r : due) {
             try {
@@ -163,6 +240,7 @@ public final class ContinualJob {
         IngestedDataset data = IngestedDataset.open(store, s.data());
         List<Step> applied = new ArrayList<>();
         for (Requests.Request r : due) {
+            lease.check();
             Step previous = lineage.isEmpty() ? null : lineage.get(lineage.size() - 1);
             Requests.Request running = r.with(Requests.Status.RUNNING, Instant.now(), runId, null);
             requests.write(running);
@@ -180,7 +258,7 @@ public final class ContinualJob {
                 throw e;
             }
         }
-        return new Summary(runId, runDate, applied, due.size(), applied.get(applied.size() - 1).checkpoint());
+        return new Summary(runId, runDate, applied, due.size(), applied.get(applied.size() - 1).checkpoint(), null);
     }
 
     private Step apply(ContinualRequest s, Requests.Request r, Step previous, List<Step> lineage, IngestedDataset data,
@@ -221,8 +299,8 @@ public final class ContinualJob {
                     nCumulative, retainRun, evaluated.value(EvalTables.FORGET_QUALITY),
                     evaluated.value(EvalTables.MODEL_UTILITY), evaluated.value("forget_truth_ratio"),
                     evaluated.value("forget_rouge_l_recall"), evaluated.value("forget_probability"), runId, runDate,
-                    Instant.now());
-            store.write(LINEAGE, spark.createDataFrame(List.of(step.row()), LINEAGE_SCHEMA));
+                    Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS), s.data().dataset());
+            commit(step);
             return step;
         } finally {
             forget.unpersist();
@@ -264,12 +342,40 @@ public final class ContinualJob {
         return id;
     }
 
-    /** The SUCCEEDED requests so far, in lineage order. */
-    public List<Step> lineage() {
+    /**
+     * Commits a lineage step: the request's commit point. Conditional on its sequence number (of
+     * runs that both applied the lineage's n-th request only one commits step n), and on this run
+     * still holding the lease; a run whose step lost fails, its result outside the lineage.
+     */
+    private void commit(Step step) {
+        lease.check();
+        store.writeOnce(LINEAGE, spark.createDataFrame(List.of(step.row()), LINEAGE_SCHEMA),
+                "lethe-lineage-" + step.dataset(), step.sequence());
+        Step committed = lineage(step.dataset()).stream().filter(x -> x.sequence() == step.sequence()).findFirst()
+                .orElseThrow(() -> new IllegalStateException("lineage of dataset " + step.dataset() + ": step #"
+                        + step.sequence() + " (request " + step.requestId() + ") was not committed"));
+        if (!committed.requestId().equals(step.requestId()) || !committed.continualRunId().equals(step.continualRunId())
+                || !committed.finishedAt().equals(step.finishedAt())) {
+            throw new IllegalStateException("lineage of dataset " + step.dataset() + ": step #" + step.sequence()
+                    + " is request " + committed.requestId() + " committed by continual run "
+                    + committed.continualRunId() + " at " + committed.finishedAt() + ", not this run's request "
+                    + step.requestId() + ": this run's result is not part of the lineage");
+        }
+    }
+
+    /**
+     * The SUCCEEDED requests of {@code dataset} so far, in lineage order (rows written before the
+     * lineage recorded its dataset count for every dataset).
+     */
+    public List<Step> lineage(String dataset) {
         if (!store.exists(LINEAGE)) {
             return new ArrayList<>();
         }
-        List<Step> steps = new ArrayList<>(store.read(LINEAGE).collectAsList().stream().map(Step::of).toList());
+        Dataset<Row> rows = store.read(LINEAGE);
+        if (java.util.Arrays.asList(rows.columns()).contains("dataset")) {
+            rows = rows.filter(col("dataset").equalTo(dataset).or(col("dataset").isNull()));
+        }
+        List<Step> steps = new ArrayList<>(rows.collectAsList().stream().map(Step::of).toList());
         steps.sort(java.util.Comparator.comparingInt(Step::sequence));
         return steps;
     }

@@ -28,10 +28,12 @@ import java.util.Map;
  * @param retainRuns whether a retain-only model is trained per cumulative forget set
  * @param trainSplits the splits the base model was trained on
  * @param maxAttempts how many runs may attempt a request before it is FAILED for good
+ * @param leaseTtl how long the lineage's lease keeps other runs out unless its holder renews it
  * @param provenance the config this request was built from (the continual run's row)
  */
 public record ContinualRequest(IngestedDataset.Ref data, String base, boolean refPrevious, boolean retainRuns,
-        List<String> trainSplits, int maxAttempts, LetheConfig provenance) implements JobRequest {
+        List<String> trainSplits, int maxAttempts, java.time.Duration leaseTtl, LetheConfig provenance)
+        implements JobRequest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -67,8 +69,13 @@ public record ContinualRequest(IngestedDataset.Ref data, String base, boolean re
         if (maxAttempts < 1) {
             throw new IllegalArgumentException("lethe.continual.max_attempts must be at least 1, got " + maxAttempts);
         }
+        int ttl = config.getInt("continual.lease_ttl_seconds");
+        if (ttl < 1) {
+            throw new IllegalArgumentException("lethe.continual.lease_ttl_seconds must be at least 1, got " + ttl);
+        }
         return new ContinualRequest(IngestedDataset.Ref.of(dataset, config.getString("continual.data_run_id")), base,
-                ref.equals("previous"), retain.equals("auto"), splits, maxAttempts, config);
+                ref.equals("previous"), retain.equals("auto"), splits, maxAttempts, java.time.Duration.ofSeconds(ttl),
+                config);
     }
 
     /** The unlearning and evaluation of one queued request, under one config. */

@@ -108,7 +108,7 @@ public final class TableStore {
      * replace each other's rows.
      */
     public void write(String table, Dataset<Row> rows, int keyDepth, String... partitionColumns) {
-        write(table, rows, keyDepth, true, partitionColumns);
+        write(table, rows, keyDepth, true, null, 0, partitionColumns);
     }
 
     /**
@@ -117,10 +117,26 @@ public final class TableStore {
      * comparing them in a Spark job.
      */
     public void writeChanged(String table, Dataset<Row> rows, int keyDepth, String... partitionColumns) {
-        write(table, rows, keyDepth, false, partitionColumns);
+        write(table, rows, keyDepth, false, null, 0, partitionColumns);
     }
 
-    private void write(String table, Dataset<Row> rows, int keyDepth, boolean compare, String... partitionColumns) {
+    /**
+     * A conditional commit: as {@link #write(String, Dataset, String...)}, but committed only if no
+     * earlier commit to the table recorded {@code version} or a higher one under {@code appId}
+     * (Delta's transaction identifiers: the commit records (appId, version), and a writer that finds
+     * them taken, or loses the race to a commit that took them, skips its write). Of writers racing
+     * with the same (appId, version), exactly one commits; the others' rows are dropped, so a caller
+     * reads back to learn whether its rows won. What takes a lease or fences a lineage step uses it.
+     */
+    public void writeOnce(String table, Dataset<Row> rows, String appId, long version) {
+        if (appId == null || appId.isBlank() || version < 0) {
+            throw new IllegalArgumentException("a conditional commit needs an application id and a version >= 0");
+        }
+        write(table, rows, 1, false, appId, version);
+    }
+
+    private void write(String table, Dataset<Row> rows, int keyDepth, boolean compare, String txnAppId,
+            long txnVersion, String... partitionColumns) {
         checkTableName(table);
         if (Tables.catalogued(table)) {
             Tables.check(table, rows.schema());
@@ -152,11 +168,14 @@ public final class TableStore {
                 return;
             }
             try {
-                rows.write().format("delta").mode(SaveMode.Overwrite)
+                org.apache.spark.sql.DataFrameWriter<Row> writer = rows.write().format("delta").mode(SaveMode.Overwrite)
                         .option("replaceWhere", replaceWhere)
                         .option("mergeSchema", "true")
-                        .partitionBy(partitionBy.toArray(new String[0]))
-                        .save(dir);
+                        .partitionBy(partitionBy.toArray(new String[0]));
+                if (txnAppId != null) {
+                    writer = writer.option("txnAppId", txnAppId).option("txnVersion", txnVersion);
+                }
+                writer.save(dir);
                 LOG.info("table {}: committed {} ({} key(s))", table, replaceWhere, keys.size());
                 return;
             } catch (RuntimeException e) {

@@ -39,6 +39,8 @@ public final class Tables {
     public static final String REQUESTS = "requests";
     /** continual: the applied requests, in order. */
     public static final String CONTINUAL_LINEAGE = "continual_lineage";
+    /** continual: who may extend a dataset's lineage now (one lease row per dataset). */
+    public static final String LINEAGE_LEASES = "lineage_leases";
 
     /** The column every row carries: the run that wrote it. */
     public static final String RUN_ID = "run_id";
@@ -182,6 +184,19 @@ public final class Tables {
                     .add("continual_run_id", DataTypes.StringType, false)
                     .add("run_date", DataTypes.DateType, false)
                     .add("finished_at", DataTypes.TimestampType, false)
+                    .add("dataset", DataTypes.StringType, true)
+                    .add(RUN_ID, DataTypes.StringType, false)),
+            Map.entry(LINEAGE_LEASES, new StructType()
+                    .add("dataset", DataTypes.StringType, false)
+                    .add("version", DataTypes.LongType, false)
+                    .add("owner", DataTypes.StringType, false)
+                    .add("token", DataTypes.StringType, false)
+                    .add("holder", DataTypes.StringType, false)
+                    .add("acquired_at", DataTypes.TimestampType, false)
+                    .add("renewed_at", DataTypes.TimestampType, false)
+                    .add("expires_at", DataTypes.TimestampType, false)
+                    .add("released", DataTypes.BooleanType, false)
+                    .add("taken_over_from", DataTypes.StringType, true)
                     .add(RUN_ID, DataTypes.StringType, false)));
 
     private Tables() {}

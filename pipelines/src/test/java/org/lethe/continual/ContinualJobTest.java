@@ -79,7 +79,7 @@ class ContinualJobTest {
         }
 
         List<ContinualJob.Step> lineage() {
-            return job.lineage();
+            return job.lineage("synth");
         }
     }
 
