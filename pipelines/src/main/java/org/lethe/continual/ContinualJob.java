@@ -120,6 +120,11 @@ public final class ContinualJob {
             }
             return o;
         }
+
+        @Override
+        public boolean stoodAside() {
+            return heldBy != null;
+        }
     }
 
     private final SparkSession spark;

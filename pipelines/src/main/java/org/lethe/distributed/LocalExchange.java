@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.pytorch.jni.JniUtils;
 import org.lethe.model.LanguageModel;
+import org.lethe.model.NoGrad;
 
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -62,9 +62,7 @@ final class LocalExchange implements AutoCloseable {
     void loadInto(LanguageModel lm, List<String> names) {
         // A copy into a parameter (a leaf that requires grad) is an in-place op autograd refuses
         // while grad mode is on, which it is by default on a fresh task thread.
-        boolean gradMode = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        try {
+        try (NoGrad noGrad = NoGrad.enter()) {
             for (String name : names) {
                 NDArray from = ParameterSnapshot.parameter(master, name).getArray();
                 NDArray to = ParameterSnapshot.parameter(lm, name).getArray();
@@ -79,8 +77,6 @@ final class LocalExchange implements AutoCloseable {
                     }
                 }
             }
-        } finally {
-            JniUtils.setGradMode(gradMode);
         }
     }
 

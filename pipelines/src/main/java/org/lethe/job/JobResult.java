@@ -21,6 +21,14 @@ public interface JobResult {
         return null;
     }
 
+    /**
+     * Whether the run stood aside, its work held by another run (a continual run that found the
+     * lineage leased): such a result, returned by an up-to-date check, is not recorded at all.
+     */
+    default boolean stoodAside() {
+        return false;
+    }
+
     /** A result from its parts (for commands whose output combines several jobs' results). */
     static JobResult of(ObjectNode json, String modelFingerprint, String dataFingerprint) {
         return new JobResult() {

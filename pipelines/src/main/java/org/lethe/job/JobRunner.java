@@ -118,6 +118,10 @@ public final class JobRunner {
         RunIds.validate(runId);
         Instant startedAt = Instant.now();
         Optional<T> done = upToDate.check();
+        if (done.isPresent() && done.get().stoodAside()) {
+            LOG.info("{} {}: another run holds its work; nothing recorded", job, runId);
+            return done.get();
+        }
         if (done.isPresent() && runs.get(runId, job).filter(r -> r.status() == RunStatus.SUCCEEDED).isPresent()) {
             LOG.info("{} {}: nothing to do; its runs row stays as it was", job, runId);
             return done.get();

@@ -46,10 +46,16 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
-     * Applies one update at learning rate {@code lr} to every named parameter with its gradient.
-     * Call outside a gradient collector (grad mode off) so in-place updates are not recorded.
+     * Applies one update at learning rate {@code lr} to every named parameter with its gradient,
+     * in place with grad mode off (on any thread). Call outside a gradient collector.
      */
     public void update(Map<String, NDArray> parameters, Map<String, NDArray> gradients, double lr) {
+        try (NoGrad noGrad = NoGrad.enter()) {
+            apply(parameters, gradients, lr);
+        }
+    }
+
+    private void apply(Map<String, NDArray> parameters, Map<String, NDArray> gradients, double lr) {
         step++;
         double b1 = settings.beta1();
         double b2 = settings.beta2();
