@@ -88,10 +88,9 @@ public final class RequestCommand extends LetheCommand {
         try (EmbeddedSpark spark = EmbeddedSpark.start(config)) {
             TableStore store = new TableStore(spark.session(), tableRoot);
             Requests requests = new Requests(spark.session(), store);
-            long selected = requests.selectedCount(submission.data(), selector);
             Requests.Request r = Requests.Request.submitted(id, at, submission.data().dataset(), selector, method,
                     overrides);
-            requests.submit(r);
+            long selected = requests.submit(r, submission.data());
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("request_id", r.requestId());
             o.put("submitted_at", r.submittedAt().toString());

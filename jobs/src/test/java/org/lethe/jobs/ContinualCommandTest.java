@@ -118,6 +118,32 @@ class ContinualCommandTest {
         Cli both = Cli.run("request", "--root", root, "--cancel", "req-later", "--method", "npo");
         assertEquals(2, both.status(), "a usage error");
         assertTrue(both.err().contains("--cancel takes no --forget, --method or --submitted-at"), both.err());
+
+        // A request's forget set is frozen when it is submitted: a re-ingest whose selector matches
+        // differ (another seed: other facts, other sample ids) changes no earlier request's set, and
+        // the next request's cumulative set is the frozen one plus its own.
+        org.lethe.store.TableStore store = new org.lethe.store.TableStore(SPARK.session(), root);
+        java.util.function.Supplier<List<String>> frozen = () -> store.read("request_samples")
+                .filter("run_id = '" + req + "'").select("sample_id").orderBy("sample_id").collectAsList().stream()
+                .map(x -> x.getString(0)).toList();
+        List<String> frozenBefore = frozen.get();
+        assertEquals(4, frozenBefore.size(), "forget10's 4 ids: " + frozenBefore);
+        Path other = tmp.resolve("bench-seed-1");
+        assertEquals(0, Cli.run("generate-benchmark", "--out", other.toString(), "--authors", "4", "--questions", "4",
+                "--vocab-size", "300", "--seed", "1").status());
+        assertEquals(0, Cli.run("ingest", "--format", "tofu", "--input", other.toString(), "--root", root,
+                "--dataset", "synth").status());
+        assertEquals(0, store.read("examples").filter(org.apache.spark.sql.functions.col("sample_id")
+                .isin(frozenBefore.toArray())).count(), "the re-ingest selects other samples");
+        assertEquals(frozenBefore, frozen.get(), "the frozen set is unchanged");
+        Cli again = Cli.run(args(List.of("request", "--run-id", "req-after", "--forget", "split:forget10", "--method",
+                "grad_ascent", "--submitted-at", "2026-11-23T10:00:00Z", "--set", "unlearn.max_steps=1"), common));
+        assertEquals(0, again.status(), again.err());
+        Cli day23 = Cli.run(args(List.of("continual", "--run-id", "day-23", "--run-date", "2026-11-23"), common));
+        assertEquals(0, day23.status(), day23.err());
+        org.apache.spark.sql.Row second = store.read("continual_lineage").filter("sequence = 2").head();
+        assertEquals("4 8", second.getAs("forget_samples") + " " + second.getAs("cumulative_forget_samples"),
+                "4 new samples after the 4 frozen ones (recomputed from the selector, forget10 would count 4 in all)");
     }
 
     private static String[] args(List<String> head, List<String> common) {

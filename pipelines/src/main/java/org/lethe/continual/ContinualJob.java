@@ -131,6 +131,10 @@ public final class ContinualJob {
     private final TableStore store;
     private final JobRunner runner;
     private LineageLease lease;
+    /** What a successful claim read under the lease: the due requests and the lineage so far. */
+    private Claimed claimed;
+
+    private record Claimed(List<Requests.Request> due, List<Step> lineage) {}
 
     public ContinualJob(SparkSession spark, TableStore store, String codeVersion) {
         this.spark = spark;
@@ -164,16 +168,24 @@ public final class ContinualJob {
         }
         lease = attempt.lease().get();
         try {
-            List<Requests.Request> stale = reconciled(requests, dataset);
+            // Read again under the lease: another run may have applied requests since the check above.
+            List<Step> steps = lineage(dataset);
+            List<Requests.Request> all = new ArrayList<>(requests.all());
+            List<Requests.Request> stale = reconciled(all, steps);
             if (!stale.isEmpty()) {
                 LOG.warn("continual {}: requests {} are in the lineage but were not marked SUCCEEDED; marked now", runId,
                         stale.stream().map(Requests.Request::requestId).toList());
                 requests.write(stale.toArray(new Requests.Request[0]));
+                for (Requests.Request fixed : stale) {
+                    all.replaceAll(r -> r.requestId().equals(fixed.requestId()) ? fixed : r);
+                }
             }
-            if (requests.due(dataset, runDate, s.maxAttempts()).isEmpty()) {
+            List<Requests.Request> due = Requests.due(all, dataset, runDate, s.maxAttempts());
+            if (due.isEmpty()) {
                 release();
-                return Optional.of(idle(s, lineage(dataset), runDate, runId, null));
+                return Optional.of(idle(s, steps, runDate, runId, null));
             }
+            claimed = new Claimed(due, steps);
             return Optional.empty();
         } catch (RuntimeException | Error e) {
             release();
@@ -181,12 +193,12 @@ public final class ContinualJob {
         }
     }
 
-    /** The requests the lineage holds that {@code requests} does not show SUCCEEDED, as they should read. */
-    private List<Requests.Request> reconciled(Requests requests, String dataset) {
+    /** The requests the lineage holds that are not marked SUCCEEDED among {@code all}, as they should read. */
+    private static List<Requests.Request> reconciled(List<Requests.Request> all, List<Step> lineage) {
         List<Requests.Request> fixed = new ArrayList<>();
         java.util.Map<String, Requests.Request> byId = new java.util.HashMap<>();
-        requests.all().forEach(r -> byId.put(r.requestId(), r));
-        for (Step step : lineage(dataset)) {
+        all.forEach(r -> byId.put(r.requestId(), r));
+        for (Step step : lineage) {
             Requests.Request r = byId.get(step.requestId());
             if (r != null && r.status() != Requests.Status.SUCCEEDED) {
                 fixed.add(r.with(Requests.Status.SUCCEEDED, step.finishedAt(), step.continualRunId(), null));
@@ -200,6 +212,7 @@ public final class ContinualJob {
             lease.close();
             lease = null;
         }
+        claimed = null;
     }
 
     private static Summary idle(ContinualRequest s, List<Step> lineage, LocalDate runDate, String runId,
@@ -229,10 +242,9 @@ public final class ContinualJob {
     }
 
     private Summary applyDue(ContinualRequest s, LocalDate runDate, String runId) throws Exception {
-        String dataset = s.data().dataset();
         Requests requests = new Requests(spark, store);
-        List<Requests.Request> due = requests.due(dataset, runDate, s.maxAttempts());
-        List<Step> lineage = lineage(dataset);
+        List<Requests.Request> due = claimed.due();
+        List<Step> lineage = new ArrayList<>(claimed.lineage());
         // Every due request's settings are checked before any of them runs.
         for (Requests.Request r : due) {
             try {
@@ -271,10 +283,13 @@ public final class ContinualJob {
         String parent = previous == null ? s.base() : previous.checkpoint();
         String ref = s.refPrevious() ? parent : s.base();
         ContinualRequest.Jobs jobs = s.jobs(r, parent, ref);
-        Dataset<Row> forget = r.selector().ids(data).persist(StorageLevel.MEMORY_AND_DISK());
+        // Forget sets as frozen at submission: a re-ingest since changes none of them.
+        Requests requests = new Requests(spark, store);
+        Dataset<Row> forget = requests.forgetSet(r, data).persist(StorageLevel.MEMORY_AND_DISK());
         Dataset<Row> earlier = null;
         for (Step done : lineage) {
-            Dataset<Row> ids = ForgetSelector.parse(done.selector()).ids(data);
+            Dataset<Row> ids = requests.frozen(done.requestId())
+                    .orElseGet(() -> ForgetSelector.parse(done.selector()).ids(data).select("sample_id"));
             earlier = earlier == null ? ids : earlier.union(ids);
         }
         Dataset<Row> cumulative = (earlier == null ? forget : forget.union(earlier)).distinct()

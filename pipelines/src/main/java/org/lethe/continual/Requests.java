@@ -1,8 +1,10 @@
 package org.lethe.continual;
 
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.StructType;
 import org.lethe.data.IngestedDataset;
 import org.lethe.store.RunIds;
@@ -25,6 +27,8 @@ import static org.apache.spark.sql.functions.col;
  */
 public final class Requests {
     public static final String TABLE = Tables.REQUESTS;
+    /** Each request's frozen forget set. */
+    public static final String SAMPLES = Tables.REQUEST_SAMPLES;
 
     /**
      * Where a request stands: PENDING until a continual run takes it (RUNNING), then SUCCEEDED or
@@ -95,6 +99,66 @@ public final class Requests {
         write(r);
     }
 
+    /**
+     * Submits a new request with its forget set frozen: the sample ids its selector selects in
+     * {@code data} now are stored ({@code request_samples}) before the request itself, so a later
+     * re-ingest whose selector matches differ changes nothing it forgets.
+     *
+     * @return how many samples the request forgets
+     * @throws IllegalArgumentException for an id that exists or a selector that selects nothing
+     */
+    public long submit(Request r, IngestedDataset.Ref data) {
+        Optional<Request> existing = get(r.requestId());
+        if (existing.isPresent()) {
+            throw new IllegalArgumentException("request " + r.requestId() + " already exists (status "
+                    + existing.get().status() + ", submitted " + existing.get().submittedAt() + ")");
+        }
+        long n = freeze(r, IngestedDataset.open(store, data), data);
+        if (n == 0) {
+            throw selectsNothing(IngestedDataset.open(store, data), r.selector());
+        }
+        write(r);
+        return n;
+    }
+
+    /** The request's frozen forget set (column sample_id), if it was frozen. */
+    public Optional<Dataset<Row>> frozen(String requestId) {
+        if (!store.exists(SAMPLES)) {
+            return Optional.empty();
+        }
+        Dataset<Row> ids = store.read(SAMPLES).filter(col(Tables.RUN_ID).equalTo(requestId)).select("sample_id");
+        return ids.isEmpty() ? Optional.empty() : Optional.of(ids);
+    }
+
+    /**
+     * The request's forget set: its frozen sample ids, or (a request submitted before forget sets
+     * were frozen) the ids its selector selects in {@code data} now, frozen from then on.
+     */
+    public Dataset<Row> forgetSet(Request r, IngestedDataset data) {
+        return frozen(r.requestId()).orElseGet(() -> {
+            freeze(r, data, data.ref());
+            return frozen(r.requestId()).orElseGet(() -> r.selector().ids(data).select("sample_id"));
+        });
+    }
+
+    /** Stores the ids {@code r}'s selector selects in {@code data}; returns how many (none: nothing stored). */
+    private long freeze(Request r, IngestedDataset data, IngestedDataset.Ref ref) {
+        Dataset<Row> ids = r.selector().ids(data).select("sample_id").distinct()
+                .withColumn("dataset", functions.lit(ref.dataset()))
+                .withColumn("data_run_id", functions.lit(ref.dataRun()))
+                .withColumn(Tables.RUN_ID, functions.lit(r.requestId()))
+                .persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+        try {
+            long n = ids.count();
+            if (n > 0) {
+                store.write(SAMPLES, ids);
+            }
+            return n;
+        } finally {
+            ids.unpersist();
+        }
+    }
+
     /** Replaces the requests' rows, in one commit. */
     public void write(Request... rs) {
         List<Row> rows = new java.util.ArrayList<>();
@@ -122,10 +186,15 @@ public final class Requests {
         IngestedDataset dataset = IngestedDataset.open(store, data);
         long n = selector.ids(dataset).count();
         if (n == 0) {
-            throw new IllegalArgumentException("--forget " + selector.text() + ": selects no sample of dataset '"
-                    + data.dataset() + "' (ingest run " + data.dataRun() + "; its splits: " + dataset.splits() + ")");
+            throw selectsNothing(dataset, selector);
         }
         return n;
+    }
+
+    private static IllegalArgumentException selectsNothing(IngestedDataset dataset, ForgetSelector selector) {
+        return new IllegalArgumentException("--forget " + selector.text() + ": selects no sample of dataset '"
+                + dataset.ref().dataset() + "' (ingest run " + dataset.ref().dataRun() + "; its splits: "
+                + dataset.splits() + ")");
     }
 
     /** Every request, in processing order. */
@@ -150,7 +219,12 @@ public final class Requests {
      * {@link Request#settled settled}, in processing order.
      */
     public List<Request> due(String dataset, LocalDate runDate, int maxAttempts) {
-        return all().stream().filter(r -> r.dataset().equals(dataset) && !r.submittedOn().isAfter(runDate)
+        return due(all(), dataset, runDate, maxAttempts);
+    }
+
+    /** As {@link #due(String, LocalDate, int)}, among {@code requests} (in processing order). */
+    public static List<Request> due(List<Request> requests, String dataset, LocalDate runDate, int maxAttempts) {
+        return requests.stream().filter(r -> r.dataset().equals(dataset) && !r.submittedOn().isAfter(runDate)
                 && !r.settled(maxAttempts)).toList();
     }
 

@@ -39,6 +39,8 @@ public final class Tables {
     public static final String REQUESTS = "requests";
     /** continual: the applied requests, in order. */
     public static final String CONTINUAL_LINEAGE = "continual_lineage";
+    /** continual: each request's forget set, its sample ids frozen when it was submitted. */
+    public static final String REQUEST_SAMPLES = "request_samples";
     /** continual: who may extend a dataset's lineage now (one lease row per dataset). */
     public static final String LINEAGE_LEASES = "lineage_leases";
 
@@ -185,6 +187,11 @@ public final class Tables {
                     .add("run_date", DataTypes.DateType, false)
                     .add("finished_at", DataTypes.TimestampType, false)
                     .add("dataset", DataTypes.StringType, true)
+                    .add(RUN_ID, DataTypes.StringType, false)),
+            Map.entry(REQUEST_SAMPLES, new StructType()
+                    .add("sample_id", DataTypes.StringType, false)
+                    .add("dataset", DataTypes.StringType, false)
+                    .add("data_run_id", DataTypes.StringType, false)
                     .add(RUN_ID, DataTypes.StringType, false)),
             Map.entry(LINEAGE_LEASES, new StructType()
                     .add("dataset", DataTypes.StringType, false)

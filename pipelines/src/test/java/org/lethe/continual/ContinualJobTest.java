@@ -10,12 +10,10 @@ import org.lethe.data.FictitiousAuthors;
 import org.lethe.data.IngestJob;
 import org.lethe.data.IngestRequest;
 import org.lethe.data.IngestedDataset;
-import org.lethe.distributed.Checkpoints;
 import org.lethe.store.TableStore;
 import org.lethe.testing.FileSnapshots;
 import org.lethe.testing.TestSpark;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -24,9 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicReference;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -176,53 +172,6 @@ class ContinualJobTest {
         assertEquals(8, d.cumulativeForgetSamples());
         assertEquals(b.retainRunId(), d.retainRunId());
         assertEquals(finetunes, store.read("runs").filter("job = 'finetune'").count(), "no new retain model");
-    }
-
-    @Test
-    void aRequestInterruptedMidwayResumesToTheSameWeights(@TempDir Path tmp) throws Exception {
-        LetheConfig config = config("continual.retain_run=none", "unlearn.epochs=4", "unlearn.checkpoint_every_steps=2");
-        Instant at = Instant.parse("2026-11-20T09:00:00Z");
-        LocalDate day = LocalDate.parse("2026-11-20");
-
-        TableStore whole = root(tmp.resolve("whole"));
-        new Requests(SPARK.session(), whole).submit(Requests.Request.submitted("req-k", at, "synth",
-                ForgetSelector.parse("authors:2"), "grad_diff", List.of()));
-        ContinualJob.Step uninterrupted = job(whole, config).run(day, "c").applied().get(0);
-        assertTrue(uninterrupted.checkpoint().endsWith("checkpoint-8"), uninterrupted.checkpoint());
-        assertNull(uninterrupted.forgetQuality(), "retain_run = none: no forget quality");
-
-        TableStore cut = root(tmp.resolve("cut"));
-        Requests requests = new Requests(SPARK.session(), cut);
-        requests.submit(Requests.Request.submitted("req-k", at, "synth", ForgetSelector.parse("authors:2"), "grad_diff",
-                List.of()));
-        // Cancel every Spark job once the request has written its first checkpoint.
-        Path first = tmp.resolve("cut/checkpoints/req-k/checkpoint-2");
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread run = new Thread(() -> {
-            try {
-                job(cut, config).run(day, "c");
-            } catch (Throwable t) {
-                failure.set(t);
-            }
-        });
-        run.start();
-        while (run.isAlive() && !Files.exists(first.resolve("trainer_state.json"))) {
-            Thread.sleep(20);
-        }
-        SPARK.session().sparkContext().cancelAllJobs();
-        run.join();
-        assertNotNull(failure.get(), "the cancelled run fails");
-        Requests.Request failed = requests.get("req-k").orElseThrow();
-        assertEquals(Requests.Status.FAILED, failed.status());
-        assertEquals(1, failed.attempts());
-        assertTrue(job(cut, config).lineage().isEmpty());
-
-        ContinualJob.Step resumed = job(cut, config).run(day, "c").applied().get(0);
-        assertEquals(2, requests.get("req-k").orElseThrow().attempts());
-        assertEquals(Requests.Status.SUCCEEDED, requests.get("req-k").orElseThrow().status());
-        assertArrayEquals(Files.readAllBytes(Checkpoints.weightsFile(Path.of(uninterrupted.checkpoint()))),
-                Files.readAllBytes(Checkpoints.weightsFile(Path.of(resumed.checkpoint()))),
-                "bitwise the weights of the uninterrupted run");
     }
 
     @Test

@@ -28,7 +28,7 @@ class TablesTest {
                 assertTrue(List.of(Tables.columns(name).fieldNames()).contains(Tables.RUN_ID), name);
             }
         }
-        assertEquals(12, Tables.class.getFields().length - 1);
+        assertEquals(14, Tables.class.getFields().length - 1);
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Tables.columns("nope")).getMessage()
                 .contains("tables: [continual_lineage, eval_samples"));
     }
