@@ -35,12 +35,13 @@ import org.lethe.testing.TestSpark;
  * Issue 17: the same seeded unlearning job (npo, two steps over two partitions, on the demo-sized
  * model) and an evaluation of its result, each machine in a JVM of its own. The machines are this
  * one (AVX-512, 2 cores) and simulations of others: an AVX2-only CPU ({@code ATEN_CPU_CAPABILITY},
- * {@code MKL_ENABLE_INSTRUCTIONS} and {@code ONEDNN_MAX_CPU_ISA} ceilings), one core and four
- * (libtorch's default thread count follows {@code OMP_NUM_THREADS}; the JVM's processor count and
- * so {@code local[*]} follow {@code -XX:ActiveProcessorCount}). Unpinned ({@code
- * LETHE_REPRODUCIBLE=0}), this machine's and the AVX2 CPU's weights and {@code eval_samples} differ; pinned (the
- * variables of conf/numerics.env, as bin/lethe sets them, and the default thread count), they are
- * bitwise equal on all four. ATen's ceiling cannot be simulated under the pin, which sets the same variable:
+ * {@code MKL_ENABLE_INSTRUCTIONS} and {@code ONEDNN_MAX_CPU_ISA} ceilings) and one core (libtorch's
+ * default thread count follows {@code OMP_NUM_THREADS}; the JVM's processor count and so {@code
+ * local[*]} follow {@code -XX:ActiveProcessorCount}). Unpinned ({@code LETHE_REPRODUCIBLE=0}), this
+ * machine's and the AVX2 CPU's weights and {@code eval_samples} differ; pinned (the variables of
+ * conf/numerics.env, as bin/lethe sets them, and the default thread count), they are bitwise equal
+ * on all three. (A four-core machine gave this one's values unpinned and the same pinned; it was
+ * left out to keep the suite within its time budget: one core already differs in thread count.) ATen's ceiling cannot be simulated under the pin, which sets the same variable:
  * there the AVX2 machine differs from this one in MKL's and oneDNN's ceilings only.
  */
 class NumericsAcrossMachinesTest {
@@ -64,7 +65,6 @@ class NumericsAcrossMachinesTest {
         MACHINES.put("avx2-cpu", new Machine(Map.of("ATEN_CPU_CAPABILITY", "avx2", "MKL_ENABLE_INSTRUCTIONS", "AVX2",
                 "ONEDNN_MAX_CPU_ISA", "AVX2"), List.of()));
         MACHINES.put("1-core", new Machine(Map.of("OMP_NUM_THREADS", "1"), List.of("-XX:ActiveProcessorCount=1")));
-        MACHINES.put("4-cores", new Machine(Map.of("OMP_NUM_THREADS", "4"), List.of("-XX:ActiveProcessorCount=4")));
     }
 
     @TempDir

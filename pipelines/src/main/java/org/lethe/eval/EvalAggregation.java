@@ -128,8 +128,17 @@ public final class EvalAggregation {
      * write replaces the whole run); returns the rows written.
      */
     public static List<Summary> summarizeToStore(TableStore store, String runId, String retainRunId) {
+        return summarizeToStore(store, runId, retainRunId, java.util.function.UnaryOperator.identity());
+    }
+
+    /**
+     * As {@link #summarizeToStore(TableStore, String, String)}, with the rows amended by {@code
+     * amend} (e.g. a NULL's reason rewritten) before they are written, in one commit.
+     */
+    public static List<Summary> summarizeToStore(TableStore store, String runId, String retainRunId,
+            java.util.function.UnaryOperator<List<Summary>> amend) {
         Dataset<Row> samples = store.read(EvalTables.EVAL_SAMPLES);
-        List<Summary> rows = summarize(samples, runId, retainRunId);
+        List<Summary> rows = amend.apply(summarize(samples, runId, retainRunId));
         EvalTables.writeSummary(store, EvalTables.summaries(samples.sparkSession(), rows));
         return rows;
     }

@@ -210,10 +210,10 @@ public final class EvaluateJob {
                     }
                 }
                 LOG.info("evaluate {}: step {}: {} values for {}", runId, step, n, counts);
-                List<EvalTables.Summary> summary = EvalAggregation.summarizeToStore(store, runId, retainRun);
-                if (judges.encoder() == null || judges.nli() == null) {
-                    summary = explainMissingJudges(summary, judges.encoder() == null, judges.nli() == null);
-                }
+                boolean noEncoder = judges.encoder() == null;
+                boolean noNli = judges.nli() == null;
+                List<EvalTables.Summary> summary = EvalAggregation.summarizeToStore(store, runId, retainRun,
+                        computed -> explainMissingJudges(computed, noEncoder, noNli));
                 return new Summary(runId, step, modelDir, counts, n, skipped, summary.stream()
                         .filter(x -> x.step() == step).toList());
             } finally {
@@ -260,7 +260,7 @@ public final class EvaluateJob {
     }
 
     /** Rewrites the reason of the judge metrics' NULL aggregates: no judge was configured. */
-    private List<EvalTables.Summary> explainMissingJudges(List<EvalTables.Summary> summary, boolean noEncoder,
+    private static List<EvalTables.Summary> explainMissingJudges(List<EvalTables.Summary> summary, boolean noEncoder,
             boolean noNli) {
         List<EvalTables.Summary> out = new ArrayList<>();
         for (EvalTables.Summary s : summary) {
@@ -273,7 +273,6 @@ public final class EvaluateJob {
             out.add(reason == null ? s : new EvalTables.Summary(s.runId(), s.step(), s.dataset(), s.split(), s.metric(),
                     null, s.n(), s.retainRunId(), reason, s.dependsOn()));
         }
-        EvalTables.writeSummary(store, EvalTables.summaries(spark, out));
         return out;
     }
 }
