@@ -91,11 +91,7 @@ public final class Requests {
 
     /** Adds a new request; an id that is already there is an error (a request is submitted once). */
     public void submit(Request r) {
-        Optional<Request> existing = get(r.requestId());
-        if (existing.isPresent()) {
-            throw new IllegalArgumentException("request " + r.requestId() + " already exists (status "
-                    + existing.get().status() + ", submitted " + existing.get().submittedAt() + ")");
-        }
+        requireNew(r);
         write(r);
     }
 
@@ -108,11 +104,7 @@ public final class Requests {
      * @throws IllegalArgumentException for an id that exists or a selector that selects nothing
      */
     public long submit(Request r, IngestedDataset.Ref data) {
-        Optional<Request> existing = get(r.requestId());
-        if (existing.isPresent()) {
-            throw new IllegalArgumentException("request " + r.requestId() + " already exists (status "
-                    + existing.get().status() + ", submitted " + existing.get().submittedAt() + ")");
-        }
+        requireNew(r);
         long n = freeze(r, IngestedDataset.open(store, data), data);
         if (n == 0) {
             throw selectsNothing(IngestedDataset.open(store, data), r.selector());
@@ -156,6 +148,15 @@ public final class Requests {
             return n;
         } finally {
             ids.unpersist();
+        }
+    }
+
+    /** A request is submitted once: an id already there is an error naming its status. */
+    private void requireNew(Request r) {
+        Optional<Request> existing = get(r.requestId());
+        if (existing.isPresent()) {
+            throw new IllegalArgumentException("request " + r.requestId() + " already exists (status "
+                    + existing.get().status() + ", submitted " + existing.get().submittedAt() + ")");
         }
     }
 
