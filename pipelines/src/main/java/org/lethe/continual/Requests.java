@@ -105,9 +105,10 @@ public final class Requests {
      */
     public long submit(Request r, IngestedDataset.Ref data) {
         requireNew(r);
-        long n = freeze(r, IngestedDataset.open(store, data), data);
+        IngestedDataset dataset = IngestedDataset.open(store, data);
+        long n = freeze(r, dataset);
         if (n == 0) {
-            throw selectsNothing(IngestedDataset.open(store, data), r.selector());
+            throw selectsNothing(dataset, r.selector());
         }
         write(r);
         return n;
@@ -128,13 +129,14 @@ public final class Requests {
      */
     public Dataset<Row> forgetSet(Request r, IngestedDataset data) {
         return frozen(r.requestId()).orElseGet(() -> {
-            freeze(r, data, data.ref());
+            freeze(r, data);
             return frozen(r.requestId()).orElseGet(() -> r.selector().ids(data).select("sample_id"));
         });
     }
 
     /** Stores the ids {@code r}'s selector selects in {@code data}; returns how many (none: nothing stored). */
-    private long freeze(Request r, IngestedDataset data, IngestedDataset.Ref ref) {
+    private long freeze(Request r, IngestedDataset data) {
+        IngestedDataset.Ref ref = data.ref();
         Dataset<Row> ids = r.selector().ids(data).select("sample_id").distinct()
                 .withColumn("dataset", functions.lit(ref.dataset()))
                 .withColumn("data_run_id", functions.lit(ref.dataRun()))
